@@ -1,0 +1,1319 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License.  You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND.
+ */
+
+/*
+ * mod_expect.c: handling of the HTTP "Expect" request header field
+ *
+ * httpd answers every Expect value except the exact string "100-continue"
+ * with an HTML 417 before any module sees the request, and then drops the
+ * connection.  This module takes the field before that check, parses it as
+ * the comma-separated list RFC 9110 section 10.1.1 defines, judges every
+ * expectation against the per-directory configuration once access control
+ * has passed, and either lets the request proceed (100-continue deferred to
+ * the first body read or sent at once) or answers 417 Expectation Failed
+ * with a JSON body saying what failed and what would be accepted.
+ *
+ * Directives (server config, virtual host, directory, .htaccess FileInfo):
+ *
+ *   ExpectEngine       On|Off                      default On
+ *   ExpectContinue     Defer|Immediate|Reject      default Defer
+ *   ExpectAllow        None|token [token] ...      default None
+ *   ExpectUnknown      Reject|Ignore               default Reject
+ *   ExpectErrorFormat  JSON|Problem|HTML           default JSON
+ *   ExpectErrorMessage "text"
+ *
+ * The outcome is published as the environment variable EXPECT_OUTCOME
+ * (rejected, immediate, continue, accepted or ignored).
+ *
+ * Example:
+ *
+ *   LoadModule expect_module modules/mod_expect.so
+ *   <Location "/upload">
+ *       ExpectContinue Immediate
+ *       ExpectAllow x-checksum
+ *   </Location>
+ *   <Location "/api">
+ *       ExpectContinue Reject
+ *       ExpectErrorFormat Problem
+ *   </Location>
+ *
+ * How the field is taken before httpd's check: HTTP/1.x header lines are
+ * read one by one in AP_MODE_GETLINE through the request's input filter
+ * chain.  A connection input filter, armed by pre_read_request for each
+ * request's header block, renames the name of every "Expect:" line to the
+ * private name EXPECT_STASH_FIELD, which has the same length and is a valid
+ * token, so that httpd parses, folds, counts and limits the line exactly as
+ * it would have, but its own Expect check no longer sees it.  The
+ * post_read_request hook then takes the merged value out of the table.
+ * HTTP/2 requests arrive with their header table already filled; the
+ * pre_read_request hook takes the field from the table directly.
+ */
+
+#include "apr_strings.h"
+#include "apr_hash.h"
+#include "apr_lib.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_connection.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+#include "mod_core.h"
+
+module AP_MODULE_DECLARE_DATA expect_module;
+
+#define EXPECT_DEFAULT_ENGINE   1
+#define EXPECT_DEFAULT_CONTINUE EXPECT_CONTINUE_DEFER
+#define EXPECT_DEFAULT_UNKNOWN  EXPECT_UNKNOWN_REJECT
+#define EXPECT_DEFAULT_FORMAT   EXPECT_FORMAT_JSON
+#define EXPECT_DEFAULT_MESSAGE  \
+    "The server cannot meet the expectation specified in the Expect header."
+
+/* Bytes of the received field quoted in a 417 body and in the log. */
+#define EXPECT_QUOTE_FIELD_MAX  256
+/* Bytes of a malformed member quoted in "unmet". */
+#define EXPECT_QUOTE_MEMBER_MAX 64
+
+/* The name "Expect" lines carry between the filter and post_read_request.
+ * Same length as "Expect", so LimitRequestFieldSize counts identically.
+ * A client sending this name itself only adds to its Expect list. */
+#define EXPECT_STASH_FIELD      "Expec~"
+#define EXPECT_NAME_LEN         6
+
+#define EXPECT_UNSET            -1
+
+#define EXPECT_IN_FILTER        "EXPECT_IN"
+#define EXPECT_ERROR_FILTER     "EXPECT_ERROR"
+#define EXPECT_OUTCOME_VAR      "EXPECT_OUTCOME"
+
+/* ------------------------------------------------------------------ */
+/* Types                                                               */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    EXPECT_CONTINUE_DEFER = 0,
+    EXPECT_CONTINUE_IMMEDIATE,
+    EXPECT_CONTINUE_REJECT
+} expect_continue_e;
+
+typedef enum {
+    EXPECT_UNKNOWN_REJECT = 0,
+    EXPECT_UNKNOWN_IGNORE
+} expect_unknown_e;
+
+typedef enum {
+    EXPECT_FORMAT_JSON = 0,
+    EXPECT_FORMAT_PROBLEM,
+    EXPECT_FORMAT_HTML
+} expect_format_e;
+
+typedef enum {
+    EXPECT_MEMBER_CONTINUE = 0,  /* the bare 100-continue expectation */
+    EXPECT_MEMBER_EXTENSION,     /* a well-formed expectation, anything else */
+    EXPECT_MEMBER_MALFORMED      /* does not fit the grammar */
+} expect_member_e;
+
+/* One list member of the parsed field; text points into the field. */
+typedef struct {
+    const char *text;       /* the member as received, OWS trimmed */
+    apr_size_t len;         /* length of text */
+    apr_size_t name_len;    /* length of the leading token (0: malformed) */
+    expect_member_e kind;
+    int duplicate;          /* an earlier member is the same expectation */
+} expect_member;
+
+/* Per-directory configuration; every scalar starts EXPECT_UNSET. */
+typedef struct {
+    int engine;
+    int cont;               /* expect_continue_e */
+    int unknown;            /* expect_unknown_e */
+    int format;             /* expect_format_e */
+    const char *message;    /* NULL: unset */
+    apr_array_header_t *allow;  /* of const char *; NULL: unset */
+} expect_dir_conf;
+
+/* Per-connection state of the header-line filter. */
+typedef enum {
+    EXPECT_LINES_PASS = 0,  /* not reading a header block */
+    EXPECT_LINES_REQUEST,   /* before the request line */
+    EXPECT_LINES_HEADERS    /* inside the header block */
+} expect_lines_e;
+
+typedef struct {
+    expect_lines_e state;
+    int mid_line;           /* the last bytes passed up did not end a line */
+    int stashed;            /* an Expect line was renamed in this block */
+    apr_bucket_brigade *more;
+} expect_conn_ctx;
+
+/* Per-request record, present only on requests that carried Expect. */
+typedef struct {
+    const char *field;      /* received value, several lines joined ", " */
+    apr_array_header_t *members;
+    int has_continue;       /* a bare 100-continue member is present */
+    int wants_100;          /* ...on an HTTP/1.1+ request with content */
+    int decided;
+    const char *outcome;    /* EXPECT_OUTCOME value, NULL before decision */
+    const char *body;       /* 417 body, when the module answers it */
+    const char *content_type;
+} expect_request;
+
+/* ------------------------------------------------------------------ */
+/* Pure section: the RFC 9110 list parser and the JSON writer.          */
+/* Only bytes and an apr_pool_t: no request_rec, no ap_* calls.         */
+/* ------------------------------------------------------------------ */
+
+/* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+ *         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA */
+static int expect_is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9')) {
+        return 1;
+    }
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'':
+    case '*': case '+': case '-': case '.': case '^': case '_':
+    case '`': case '|': case '~':
+        return 1;
+    }
+    return 0;
+}
+
+static int expect_is_ows(unsigned char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static int expect_lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+static int expect_ci_equal(const char *a, const char *b, apr_size_t n)
+{
+    apr_size_t i;
+    for (i = 0; i < n; i++) {
+        if (expect_lower((unsigned char)a[i])
+            != expect_lower((unsigned char)b[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static apr_size_t expect_token_len(const char *s, apr_size_t len)
+{
+    apr_size_t i = 0;
+    while (i < len && expect_is_tchar((unsigned char)s[i])) {
+        i++;
+    }
+    return i;
+}
+
+/* Length of the quoted-string at s (which starts with DQUOTE), or 0 when
+ * it is not a complete, valid quoted-string. */
+static apr_size_t expect_quoted_len(const char *s, apr_size_t len)
+{
+    apr_size_t i = 1;
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"') {
+            return i + 1;
+        }
+        if (c == '\\') {
+            if (i + 1 >= len) {
+                return 0;
+            }
+            c = (unsigned char)s[i + 1];
+            if (c != '\t' && (c < 0x20 || c == 0x7f)) {
+                return 0;
+            }
+            i += 2;
+            continue;
+        }
+        if (c != '\t' && (c < 0x20 || c == 0x7f)) {
+            return 0;
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* Length of a token / quoted-string value at s, 0 when there is none. */
+static apr_size_t expect_value_len(const char *s, apr_size_t len)
+{
+    if (len && s[0] == '"') {
+        return expect_quoted_len(s, len);
+    }
+    return expect_token_len(s, len);
+}
+
+/* Classify one trimmed, non-empty member:
+ * expectation = token [ "=" ( token / quoted-string ) parameters ]
+ * parameters  = *( OWS ";" OWS [ token "=" ( token / quoted-string ) ] ) */
+static void expect_classify(expect_member *m)
+{
+    const char *s = m->text;
+    apr_size_t len = m->len, i, n;
+
+    n = expect_token_len(s, len);
+    m->name_len = n;
+    if (n == 0) {
+        m->kind = EXPECT_MEMBER_MALFORMED;
+        return;
+    }
+    if (n == len) {
+        m->kind = (n == 12 && expect_ci_equal(s, "100-continue", 12))
+                  ? EXPECT_MEMBER_CONTINUE : EXPECT_MEMBER_EXTENSION;
+        return;
+    }
+    m->kind = EXPECT_MEMBER_MALFORMED;
+    i = n;
+    if (s[i++] != '=') {
+        return;
+    }
+    if ((n = expect_value_len(s + i, len - i)) == 0) {
+        return;
+    }
+    i += n;
+    while (i < len) {
+        while (i < len && expect_is_ows((unsigned char)s[i])) {
+            i++;
+        }
+        if (i == len || s[i++] != ';') {
+            return;
+        }
+        while (i < len && expect_is_ows((unsigned char)s[i])) {
+            i++;
+        }
+        if (i == len || s[i] == ';') {
+            continue;   /* an empty parameter */
+        }
+        if ((n = expect_token_len(s + i, len - i)) == 0) {
+            return;
+        }
+        i += n;
+        if (i == len || s[i++] != '=') {
+            return;
+        }
+        if ((n = expect_value_len(s + i, len - i)) == 0) {
+            return;
+        }
+        i += n;
+    }
+    m->kind = EXPECT_MEMBER_EXTENSION;
+}
+
+/* Hash of a member's identity: the name case-folded, the rest as is. */
+static apr_uint64_t expect_member_hash(const expect_member *m,
+                                       apr_uint64_t seed)
+{
+    apr_uint64_t h = seed ^ APR_UINT64_C(0xcbf29ce484222325);
+    apr_size_t i;
+    for (i = 0; i < m->len; i++) {
+        unsigned char c = (unsigned char)m->text[i];
+        h ^= (i < m->name_len) ? (unsigned char)expect_lower(c) : c;
+        h *= APR_UINT64_C(0x100000001b3);
+        h ^= h >> 29;
+    }
+    h ^= seed >> 7;
+    h *= APR_UINT64_C(0x9e3779b97f4a7c15);
+    return h ^ (h >> 32);
+}
+
+static int expect_member_same(const expect_member *a, const expect_member *b)
+{
+    if (a->len != b->len || a->name_len != b->name_len) {
+        return 0;
+    }
+    return expect_ci_equal(a->text, b->text, a->name_len)
+           && memcmp(a->text + a->name_len, b->text + b->name_len,
+                     a->len - a->name_len) == 0;
+}
+
+/* Mark each member that repeats an earlier one.  Open addressing over an
+ * index table twice the member count, keyed by a seeded hash: linear in
+ * the number of members whatever their spelling. */
+static void expect_mark_duplicates(apr_array_header_t *members,
+                                   apr_pool_t *p, apr_uint64_t seed)
+{
+    expect_member *m = (expect_member *)members->elts;
+    apr_size_t n = (apr_size_t)members->nelts, size = 4, i;
+    int *slots;
+
+    if (n < 2) {
+        return;
+    }
+    while (size < 2 * n) {
+        size *= 2;
+    }
+    slots = apr_palloc(p, size * sizeof(*slots));
+    for (i = 0; i < size; i++) {
+        slots[i] = -1;
+    }
+    for (i = 0; i < n; i++) {
+        apr_size_t at = (apr_size_t)expect_member_hash(&m[i], seed)
+                        & (size - 1);
+        while (slots[at] >= 0) {
+            if (expect_member_same(&m[slots[at]], &m[i])) {
+                m[i].duplicate = 1;
+                break;
+            }
+            at = (at + 1) & (size - 1);
+        }
+        if (!m[i].duplicate) {
+            slots[at] = (int)i;
+        }
+    }
+}
+
+/* Parse an Expect field value (RFC 9110: Expect = #expectation) into its
+ * members, in received order.  Empty elements and OWS are skipped; commas
+ * inside a quoted-string do not split; an unbalanced quote runs to the end
+ * of the field and makes that member malformed.  One pass to split, one to
+ * classify, one to find duplicates: linear in len. */
+static apr_array_header_t *expect_parse(const char *s, apr_size_t len,
+                                        apr_pool_t *p, apr_uint64_t seed)
+{
+    apr_array_header_t *members = apr_array_make(p, 2, sizeof(expect_member));
+    apr_size_t i = 0;
+
+    while (i < len) {
+        apr_size_t start, end;
+        int quoted = 0;
+
+        while (i < len && expect_is_ows((unsigned char)s[i])) {
+            i++;
+        }
+        start = i;
+        while (i < len) {
+            char c = s[i];
+            if (quoted) {
+                if (c == '\\' && i + 1 < len) {
+                    i++;
+                }
+                else if (c == '"') {
+                    quoted = 0;
+                }
+            }
+            else if (c == '"') {
+                quoted = 1;
+            }
+            else if (c == ',') {
+                break;
+            }
+            i++;
+        }
+        end = i;
+        while (end > start && expect_is_ows((unsigned char)s[end - 1])) {
+            end--;
+        }
+        if (end > start) {
+            expect_member *m = apr_array_push(members);
+            m->text = s + start;
+            m->len = end - start;
+            m->duplicate = 0;
+            expect_classify(m);
+        }
+        i++;    /* past the comma */
+    }
+    expect_mark_duplicates(members, p, seed);
+    return members;
+}
+
+/* A growing output buffer in a pool. */
+typedef struct {
+    apr_pool_t *p;
+    char *data;
+    apr_size_t len;
+    apr_size_t cap;
+} expect_buf;
+
+static void expect_buf_grow(expect_buf *b, apr_size_t more)
+{
+    if (b->len + more + 1 > b->cap) {
+        apr_size_t cap = b->cap ? b->cap : 256;
+        char *data;
+        while (b->len + more + 1 > cap) {
+            cap *= 2;
+        }
+        data = apr_palloc(b->p, cap);
+        if (b->len) {
+            memcpy(data, b->data, b->len);
+        }
+        b->data = data;
+        b->cap = cap;
+    }
+}
+
+static void expect_buf_add(expect_buf *b, const char *s, apr_size_t len)
+{
+    expect_buf_grow(b, len);
+    memcpy(b->data + b->len, s, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+static void expect_buf_str(expect_buf *b, const char *s)
+{
+    expect_buf_add(b, s, strlen(s));
+}
+
+/* Append s[0..len) as JSON string content (without the quotes): '"' and
+ * '\' are escaped, control bytes, DEL and bytes >= 0x80 become \u00XX, so
+ * the output is pure printable ASCII.  When len exceeds max, only the
+ * first max bytes are written, followed by "...". */
+static void expect_json_chars(expect_buf *b, const char *s, apr_size_t len,
+                              apr_size_t max)
+{
+    static const char hex[] = "0123456789abcdef";
+    apr_size_t i, n = len > max ? max : len;
+
+    expect_buf_grow(b, n * 6 + 3);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char *out = b->data + b->len;
+        if (c == '"' || c == '\\') {
+            out[0] = '\\';
+            out[1] = (char)c;
+            b->len += 2;
+        }
+        else if (c < 0x20 || c >= 0x7f) {
+            memcpy(out, "\\u00", 4);
+            out[4] = hex[c >> 4];
+            out[5] = hex[c & 0x0f];
+            b->len += 6;
+        }
+        else {
+            out[0] = (char)c;
+            b->len += 1;
+        }
+    }
+    if (len > max) {
+        memcpy(b->data + b->len, "...", 3);
+        b->len += 3;
+    }
+    b->data[b->len] = '\0';
+}
+
+static void expect_json_string(expect_buf *b, const char *s, apr_size_t len,
+                               apr_size_t max)
+{
+    expect_buf_add(b, "\"", 1);
+    expect_json_chars(b, s, len, max);
+    expect_buf_add(b, "\"", 1);
+}
+
+/* The escaped, cut form of a field value, as quoted in bodies and logs. */
+static const char *expect_quote_field(apr_pool_t *p, const char *s,
+                                      apr_size_t len)
+{
+    expect_buf b = { p, NULL, 0, 0 };
+    expect_buf_grow(&b, 0);
+    b.data[0] = '\0';
+    expect_json_chars(&b, s, len, EXPECT_QUOTE_FIELD_MAX);
+    return b.data;
+}
+
+/* What an "unmet" entry shows of a member: its name, or for a malformed
+ * member its raw text (cut by the writer). */
+static void expect_json_member(expect_buf *b, const expect_member *m)
+{
+    if (m->kind == EXPECT_MEMBER_MALFORMED) {
+        expect_json_string(b, m->text, m->len, EXPECT_QUOTE_MEMBER_MAX);
+    }
+    else {
+        expect_json_string(b, m->text, m->name_len, m->name_len);
+    }
+}
+
+/* The 417 body.  problem selects the RFC 9457 shape.  unmet holds member
+ * pointers; supported holds C strings. */
+static const char *expect_json_body(apr_pool_t *p, int problem,
+                                    const char *message,
+                                    const char *field, apr_size_t field_len,
+                                    const apr_array_header_t *unmet,
+                                    const apr_array_header_t *supported)
+{
+    expect_buf b = { p, NULL, 0, 0 };
+    int i;
+
+    if (problem) {
+        expect_buf_str(&b, "{\"type\":\"about:blank\","
+                           "\"title\":\"Expectation Failed\","
+                           "\"status\":417,\"detail\":");
+        expect_json_string(&b, message, strlen(message), (apr_size_t)-1);
+    }
+    else {
+        expect_buf_str(&b, "{\"error\":");
+        expect_json_string(&b, message, strlen(message), (apr_size_t)-1);
+        expect_buf_str(&b, ",\"status\":417");
+    }
+    expect_buf_str(&b, ",\"expect\":");
+    expect_json_string(&b, field, field_len, EXPECT_QUOTE_FIELD_MAX);
+    expect_buf_str(&b, ",\"unmet\":[");
+    for (i = 0; i < unmet->nelts; i++) {
+        if (i) {
+            expect_buf_add(&b, ",", 1);
+        }
+        expect_json_member(&b, APR_ARRAY_IDX(unmet, i, const expect_member *));
+    }
+    expect_buf_str(&b, "],\"supported\":[");
+    for (i = 0; i < supported->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(supported, i, const char *);
+        if (i) {
+            expect_buf_add(&b, ",", 1);
+        }
+        expect_json_string(&b, s, strlen(s), (apr_size_t)-1);
+    }
+    expect_buf_str(&b, "]}\n");
+    return b.data;
+}
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                       */
+/* ------------------------------------------------------------------ */
+
+static apr_uint64_t expect_hash_seed;
+
+static void *expect_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    expect_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+    conf->engine = EXPECT_UNSET;
+    conf->cont = EXPECT_UNSET;
+    conf->unknown = EXPECT_UNSET;
+    conf->format = EXPECT_UNSET;
+    conf->message = NULL;
+    conf->allow = NULL;
+    return conf;
+}
+
+#define EXPECT_MERGE(field, unset) \
+    conf->field = (add->field != (unset)) ? add->field : base->field
+
+static void *expect_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    expect_dir_conf *base = basev, *add = addv;
+    expect_dir_conf *conf = apr_palloc(p, sizeof(*conf));
+
+    EXPECT_MERGE(engine, EXPECT_UNSET);
+    EXPECT_MERGE(cont, EXPECT_UNSET);
+    EXPECT_MERGE(unknown, EXPECT_UNSET);
+    EXPECT_MERGE(format, EXPECT_UNSET);
+    EXPECT_MERGE(message, NULL);
+    /* A scope's ExpectAllow replaces the inherited list as a whole. */
+    EXPECT_MERGE(allow, NULL);
+    return conf;
+}
+
+#define EXPECT_GET(conf, field, dflt) \
+    ((conf)->field == EXPECT_UNSET ? (dflt) : (conf)->field)
+
+static const char *expect_set_engine(cmd_parms *cmd, void *dconf, int flag)
+{
+    ((expect_dir_conf *)dconf)->engine = flag;
+    return NULL;
+}
+
+static const char *expect_set_continue(cmd_parms *cmd, void *dconf,
+                                       const char *arg)
+{
+    expect_dir_conf *conf = dconf;
+    if (!strcasecmp(arg, "Defer")) {
+        conf->cont = EXPECT_CONTINUE_DEFER;
+    }
+    else if (!strcasecmp(arg, "Immediate")) {
+        conf->cont = EXPECT_CONTINUE_IMMEDIATE;
+    }
+    else if (!strcasecmp(arg, "Reject")) {
+        conf->cont = EXPECT_CONTINUE_REJECT;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not Defer, Immediate "
+                            "or Reject", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *expect_set_unknown(cmd_parms *cmd, void *dconf,
+                                      const char *arg)
+{
+    expect_dir_conf *conf = dconf;
+    if (!strcasecmp(arg, "Reject")) {
+        conf->unknown = EXPECT_UNKNOWN_REJECT;
+    }
+    else if (!strcasecmp(arg, "Ignore")) {
+        conf->unknown = EXPECT_UNKNOWN_IGNORE;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not Reject or Ignore",
+                            cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *expect_set_format(cmd_parms *cmd, void *dconf,
+                                     const char *arg)
+{
+    expect_dir_conf *conf = dconf;
+    if (!strcasecmp(arg, "JSON")) {
+        conf->format = EXPECT_FORMAT_JSON;
+    }
+    else if (!strcasecmp(arg, "Problem")) {
+        conf->format = EXPECT_FORMAT_PROBLEM;
+    }
+    else if (!strcasecmp(arg, "HTML")) {
+        conf->format = EXPECT_FORMAT_HTML;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not JSON, Problem or "
+                            "HTML", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *expect_set_message(cmd_parms *cmd, void *dconf,
+                                      const char *arg)
+{
+    ((expect_dir_conf *)dconf)->message = arg;
+    return NULL;
+}
+
+/* ExpectAllow None | token [token] ...  Several lines in one scope add up;
+ * None empties the scope's list (and so the inherited one is replaced). */
+static const char *expect_set_allow(cmd_parms *cmd, void *dconf,
+                                    int argc, char *const argv[])
+{
+    expect_dir_conf *conf = dconf;
+    int i;
+
+    if (argc == 0) {
+        return apr_psprintf(cmd->pool, "%s: takes None or one or more "
+                            "expectation names", cmd->cmd->name);
+    }
+    if (!conf->allow) {
+        conf->allow = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    }
+    for (i = 0; i < argc; i++) {
+        const char *name = argv[i];
+        apr_size_t len = strlen(name);
+
+        if (!strcasecmp(name, "None")) {
+            if (argc > 1) {
+                return apr_psprintf(cmd->pool, "%s: None cannot be combined "
+                                    "with expectation names",
+                                    cmd->cmd->name);
+            }
+            apr_array_clear(conf->allow);
+            return NULL;
+        }
+        if (len == 0 || expect_token_len(name, len) != len) {
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a valid "
+                                "expectation name (an HTTP token)",
+                                cmd->cmd->name, name);
+        }
+        if (!strcasecmp(name, "100-continue")) {
+            return apr_psprintf(cmd->pool, "%s: 100-continue is not an "
+                                "extension; use ExpectContinue to choose "
+                                "how it is handled", cmd->cmd->name);
+        }
+        APR_ARRAY_PUSH(conf->allow, const char *) = name;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hooks and filters, in the order a request meets them                */
+/* ------------------------------------------------------------------ */
+
+static ap_filter_rec_t *expect_in_filter_handle;
+static ap_filter_rec_t *expect_error_filter_handle;
+
+/* pre_connection: give every client connection the header-line filter.
+ * HTTP/2 streams (c->master set) carry their headers in a table and are
+ * handled in pre_read_request, so they get none. */
+static int expect_pre_connection(conn_rec *c, void *csd)
+{
+    expect_conn_ctx *ctx;
+
+    if (c->master) {
+        return DECLINED;
+    }
+    ctx = apr_pcalloc(c->pool, sizeof(*ctx));
+    ctx->state = EXPECT_LINES_PASS;
+    ap_set_module_config(c->conn_config, &expect_module, ctx);
+    ap_add_input_filter_handle(expect_in_filter_handle, ctx, NULL, c);
+    return DECLINED;
+}
+
+/* Bytes at the start of bb, up to n, copied into out; returns how many.
+ * The common case (a whole line in the first bucket) copies nothing: *head
+ * then points into the bucket. */
+static apr_size_t expect_peek(apr_bucket_brigade *bb, char *out,
+                              apr_size_t n, const char **head)
+{
+    apr_bucket *e = APR_BRIGADE_FIRST(bb);
+    apr_size_t got = 0;
+
+    *head = out;
+    while (got < n && e != APR_BRIGADE_SENTINEL(bb)) {
+        const char *data;
+        apr_size_t len;
+
+        if (APR_BUCKET_IS_METADATA(e)) {
+            if (APR_BUCKET_IS_EOS(e)) {
+                break;
+            }
+            e = APR_BUCKET_NEXT(e);
+            continue;
+        }
+        if (apr_bucket_read(e, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
+            break;
+        }
+        if (got == 0 && len >= n) {
+            *head = data;
+            return n;
+        }
+        if (len > n - got) {
+            len = n - got;
+        }
+        memcpy(out + got, data, len);
+        got += len;
+        e = APR_BUCKET_NEXT(e);
+    }
+    return got;
+}
+
+static int expect_last_byte_is_lf(apr_bucket_brigade *bb)
+{
+    apr_bucket *e;
+
+    for (e = APR_BRIGADE_LAST(bb); e != APR_BRIGADE_SENTINEL(bb);
+         e = APR_BUCKET_PREV(e)) {
+        const char *data;
+        apr_size_t len;
+
+        if (APR_BUCKET_IS_METADATA(e)) {
+            continue;
+        }
+        if (apr_bucket_read(e, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
+            return 0;
+        }
+        if (len) {
+            return data[len - 1] == '\n';
+        }
+    }
+    return 0;
+}
+
+/* The header line "Expect:" is at the start of bb; give it the stash name. */
+static apr_status_t expect_rename_line(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    apr_bucket *after, *e;
+    apr_status_t rv;
+
+    rv = apr_brigade_partition(bb, EXPECT_NAME_LEN, &after);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    while ((e = APR_BRIGADE_FIRST(bb)) != after) {
+        apr_bucket_delete(e);
+    }
+    e = apr_bucket_immortal_create(EXPECT_STASH_FIELD, EXPECT_NAME_LEN,
+                                   f->c->bucket_alloc);
+    APR_BRIGADE_INSERT_HEAD(bb, e);
+    return APR_SUCCESS;
+}
+
+/* EXPECT_IN: a connection input filter (AP_FTYPE_CONNECTION, so above
+ * mod_ssl's CONNECTION+5 and mod_reqtimeout's CONNECTION+8: it sees
+ * decrypted bytes).  It only looks at AP_MODE_GETLINE reads while a header
+ * block is being read, i.e. between pre_read_request and the empty line
+ * that ends the headers; everything else passes straight through.  It
+ * changes nothing but the six name bytes of "Expect:" lines, and passes up
+ * exactly the line pieces it gets from below, so every other header is
+ * read, folded, counted and limited by httpd exactly as without it. */
+static apr_status_t expect_in_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                     ap_input_mode_t mode,
+                                     apr_read_type_e block,
+                                     apr_off_t readbytes)
+{
+    expect_conn_ctx *ctx = f->ctx;
+    apr_status_t rv;
+    char buf[EXPECT_NAME_LEN + 1];
+    const char *head;
+    apr_size_t got;
+
+    if (mode != AP_MODE_GETLINE || ctx->state == EXPECT_LINES_PASS) {
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
+    }
+    rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+    if (rv != APR_SUCCESS || APR_BRIGADE_EMPTY(bb)) {
+        return rv;
+    }
+    if (!ctx->mid_line) {
+        /* A line starts here.  Make sure its first seven bytes (or all of
+         * it, when shorter) are at hand: a name can be split across TCP
+         * segments.  Header lines are read blocking; a non-blocking read
+         * is judged on what arrived. */
+        got = expect_peek(bb, buf, sizeof(buf), &head);
+        while (got < sizeof(buf) && !memchr(head, '\n', got)
+               && block == APR_BLOCK_READ) {
+            if (!ctx->more) {
+                ctx->more = apr_brigade_create(f->c->pool,
+                                               f->c->bucket_alloc);
+            }
+            rv = ap_get_brigade(f->next, ctx->more, mode, block, readbytes);
+            if (rv != APR_SUCCESS || APR_BRIGADE_EMPTY(ctx->more)) {
+                apr_brigade_cleanup(ctx->more);
+                break;
+            }
+            APR_BRIGADE_CONCAT(bb, ctx->more);
+            got = expect_peek(bb, buf, sizeof(buf), &head);
+        }
+        if ((got >= 1 && head[0] == '\n')
+            || (got >= 2 && head[0] == '\r' && head[1] == '\n')) {
+            /* An empty line: before the request line httpd skips it; in
+             * the header block it ends the headers. */
+            if (ctx->state == EXPECT_LINES_HEADERS) {
+                ctx->state = EXPECT_LINES_PASS;
+            }
+        }
+        else if (ctx->state == EXPECT_LINES_REQUEST) {
+            ctx->state = EXPECT_LINES_HEADERS;  /* this is the request line */
+        }
+        else if (got == sizeof(buf) && head[EXPECT_NAME_LEN] == ':'
+                 && (head[0] == 'E' || head[0] == 'e')
+                 && expect_ci_equal(head, "expect", EXPECT_NAME_LEN)) {
+            if ((rv = expect_rename_line(f, bb)) != APR_SUCCESS) {
+                return rv;
+            }
+            ctx->stashed = 1;
+        }
+    }
+    ctx->mid_line = !expect_last_byte_is_lf(bb);
+    return APR_SUCCESS;
+}
+
+static expect_request *expect_new_request(request_rec *r, const char *field)
+{
+    expect_request *rec = apr_pcalloc(r->pool, sizeof(*rec));
+    rec->field = field;
+    ap_set_module_config(r->request_config, &expect_module, rec);
+    return rec;
+}
+
+/* pre_read_request: for HTTP/1.x, arm the line filter for the header block
+ * about to be read; for HTTP/2 (mod_http2 fills r->headers_in before this
+ * hook and runs httpd's Expect check after it), take the field now. */
+static void expect_pre_read_request(request_rec *r, conn_rec *c)
+{
+    expect_conn_ctx *ctx;
+
+    if (!apr_is_empty_table(r->headers_in)) {
+        const char *field = apr_table_get(r->headers_in, "Expect");
+        if (field) {
+            expect_new_request(r, field);
+            apr_table_unset(r->headers_in, "Expect");
+        }
+        return;
+    }
+    ctx = ap_get_module_config(c->conn_config, &expect_module);
+    if (ctx) {
+        ctx->state = EXPECT_LINES_REQUEST;
+        ctx->mid_line = 0;
+        ctx->stashed = 0;
+    }
+}
+
+static int expect_has_body(request_rec *r)
+{
+    const char *cl;
+    apr_off_t len;
+
+    if (apr_table_get(r->headers_in, "Transfer-Encoding")) {
+        return 1;
+    }
+    cl = apr_table_get(r->headers_in, "Content-Length");
+    return cl && ap_parse_strict_length(&len, cl) && len > 0;
+}
+
+/* post_read_request, APR_HOOK_REALLY_FIRST: put the field back under its
+ * own name before any other module looks at the headers, parse it, and
+ * note a 100-continue the way httpd would (r->expecting_100), so that a
+ * final answer given before the decision (401, 403, a redirect) still
+ * closes a connection whose body was never sent. */
+static int expect_post_read_request(request_rec *r)
+{
+    expect_conn_ctx *ctx;
+    expect_request *rec;
+    const char *field;
+
+    if (r->main) {
+        return DECLINED;
+    }
+    if (r->prev) {
+        /* An internal redirect: the decision belongs to the initial
+         * request; carry its outcome so that logging sees it. */
+        request_rec *initial = r->prev;
+        while (initial->prev) {
+            initial = initial->prev;
+        }
+        rec = ap_get_module_config(initial->request_config, &expect_module);
+        if (rec && rec->outcome) {
+            apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR,
+                           rec->outcome);
+        }
+        return DECLINED;
+    }
+
+    ctx = ap_get_module_config(r->connection->conn_config, &expect_module);
+    if (ctx) {
+        ctx->state = EXPECT_LINES_PASS;     /* e.g. after HTTP/0.9 */
+        if (ctx->stashed) {
+            ctx->stashed = 0;
+            field = apr_table_get(r->headers_in, EXPECT_STASH_FIELD);
+            apr_table_unset(r->headers_in, EXPECT_STASH_FIELD);
+            if (field) {
+                expect_new_request(r, field);
+            }
+        }
+    }
+    rec = ap_get_module_config(r->request_config, &expect_module);
+    if (!rec) {
+        return DECLINED;
+    }
+    if (!rec->field[0]) {
+        /* An empty field value means no expectation. */
+        ap_set_module_config(r->request_config, &expect_module, NULL);
+        return DECLINED;
+    }
+    apr_table_setn(r->headers_in, "Expect", rec->field);
+    rec->members = expect_parse(rec->field, strlen(rec->field), r->pool,
+                                expect_hash_seed);
+    {
+        const expect_member *m = (const expect_member *)rec->members->elts;
+        int i;
+        for (i = 0; i < rec->members->nelts; i++) {
+            if (m[i].kind == EXPECT_MEMBER_CONTINUE) {
+                rec->has_continue = 1;
+                break;
+            }
+        }
+    }
+    if (rec->has_continue && r->proto_num >= HTTP_VERSION(1, 1)
+        && expect_has_body(r)) {
+        rec->wants_100 = 1;
+        r->expecting_100 = 1;
+    }
+    return DECLINED;
+}
+
+static int expect_allowed(const expect_dir_conf *conf, const expect_member *m)
+{
+    int i;
+
+    if (!conf->allow) {
+        return 0;
+    }
+    for (i = 0; i < conf->allow->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(conf->allow, i, const char *);
+        if (strlen(name) == m->name_len
+            && expect_ci_equal(name, m->text, m->name_len)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ExpectEngine Off: what httpd itself does with the field. */
+static int expect_decide_stock(request_rec *r, expect_request *rec)
+{
+    if (!strcasecmp(rec->field, "100-continue")) {
+        r->expecting_100 = 1;
+        return DECLINED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "client sent an unrecognized expectation value of "
+                  "Expect: %s (ExpectEngine Off)",
+                  ap_escape_logitem(r->pool, rec->field));
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return HTTP_EXPECTATION_FAILED;
+}
+
+static int expect_reject(request_rec *r, expect_request *rec,
+                         const expect_dir_conf *conf,
+                         apr_array_header_t *unmet, int by_continue,
+                         int by_unknown)
+{
+    int format = EXPECT_GET(conf, format, EXPECT_DEFAULT_FORMAT);
+    const char *quoted = expect_quote_field(r->pool, rec->field,
+                                            strlen(rec->field));
+    expect_buf names = { r->pool, NULL, 0, 0 };
+    int i;
+
+    for (i = 0; i < unmet->nelts; i++) {
+        if (i) {
+            expect_buf_add(&names, ", ", 2);
+        }
+        expect_json_member(&names, APR_ARRAY_IDX(unmet, i,
+                                                 const expect_member *));
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "417 for Expect \"%s\": unmet %s (%s%s%s)", quoted,
+                  names.data,
+                  by_continue ? "ExpectContinue Reject" : "",
+                  by_continue && by_unknown ? ", " : "",
+                  by_unknown ? "ExpectUnknown Reject" : "");
+
+    rec->outcome = "rejected";
+    if (format != EXPECT_FORMAT_HTML) {
+        int cont = EXPECT_GET(conf, cont, EXPECT_DEFAULT_CONTINUE);
+        apr_array_header_t *supported;
+
+        supported = apr_array_make(r->pool, 4, sizeof(const char *));
+        if (cont != EXPECT_CONTINUE_REJECT) {
+            APR_ARRAY_PUSH(supported, const char *) = "100-continue";
+        }
+        if (conf->allow) {
+            apr_array_cat(supported, conf->allow);
+        }
+        rec->body = expect_json_body(r->pool,
+                                     format == EXPECT_FORMAT_PROBLEM,
+                                     conf->message ? conf->message
+                                                   : EXPECT_DEFAULT_MESSAGE,
+                                     rec->field, strlen(rec->field),
+                                     unmet, supported);
+        rec->content_type = format == EXPECT_FORMAT_PROBLEM
+                            ? "application/problem+json"
+                            : "application/json";
+    }
+    return HTTP_EXPECTATION_FAILED;
+}
+
+/* fixups, APR_HOOK_REALLY_FIRST: the decision.  Fixups run after
+ * authentication and authorization (a client without credentials gets
+ * 401/403 first) and before the handler, with the configuration of the
+ * requested URL; first among fixups so that later ones (mod_headers'
+ * RequestHeader, mod_rewrite's per-directory rules, mod_dir) act on the
+ * field as decided.  Initial requests only: never subrequests, never again
+ * after an internal redirect. */
+static int expect_fixups(request_rec *r)
+{
+    expect_request *rec;
+    expect_dir_conf *conf;
+    const expect_member *m;
+    apr_array_header_t *unmet = NULL;
+    expect_buf kept = { r->pool, NULL, 0, 0 };
+    int i, cont, unknown, by_continue = 0, by_unknown = 0;
+    int continued = 0, accepted = 0;
+
+    if (r->main || r->prev) {
+        return DECLINED;
+    }
+    rec = ap_get_module_config(r->request_config, &expect_module);
+    if (!rec || rec->decided) {
+        return DECLINED;
+    }
+    rec->decided = 1;
+    conf = ap_get_module_config(r->per_dir_config, &expect_module);
+    if (!EXPECT_GET(conf, engine, EXPECT_DEFAULT_ENGINE)) {
+        return expect_decide_stock(r, rec);
+    }
+    cont = EXPECT_GET(conf, cont, EXPECT_DEFAULT_CONTINUE);
+    unknown = EXPECT_GET(conf, unknown, EXPECT_DEFAULT_UNKNOWN);
+
+    m = (const expect_member *)rec->members->elts;
+    for (i = 0; i < rec->members->nelts; i++) {
+        int keep = 0;
+
+        if (m[i].duplicate) {
+            continue;
+        }
+        if (m[i].kind == EXPECT_MEMBER_CONTINUE) {
+            if (r->proto_num < HTTP_VERSION(1, 1)) {
+                continue;       /* RFC 9110: ignored from HTTP/1.0 */
+            }
+            if (cont == EXPECT_CONTINUE_REJECT) {
+                by_continue = 1;
+            }
+            else {
+                /* Without content there is nothing to continue to: the
+                 * member is dropped as if absent. */
+                keep = continued = rec->wants_100;
+            }
+        }
+        else if (m[i].kind == EXPECT_MEMBER_EXTENSION
+                 && expect_allowed(conf, &m[i])) {
+            keep = accepted = 1;
+        }
+        else if (unknown == EXPECT_UNKNOWN_REJECT) {
+            by_unknown = 1;
+        }
+        else {
+            continue;           /* ExpectUnknown Ignore */
+        }
+
+        if (keep) {
+            if (kept.len) {
+                expect_buf_add(&kept, ", ", 2);
+            }
+            expect_buf_add(&kept, m[i].text, m[i].len);
+        }
+        else {
+            if (!unmet) {
+                unmet = apr_array_make(r->pool, 2,
+                                       sizeof(const expect_member *));
+            }
+            APR_ARRAY_PUSH(unmet, const expect_member *) = &m[i];
+        }
+    }
+
+    if (unmet) {
+        apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, "rejected");
+        return expect_reject(r, rec, conf, unmet, by_continue, by_unknown);
+    }
+
+    if (kept.len) {
+        apr_table_setn(r->headers_in, "Expect", kept.data);
+    }
+    else {
+        apr_table_unset(r->headers_in, "Expect");
+    }
+    if (continued && cont == EXPECT_CONTINUE_IMMEDIATE) {
+        int status = r->status;
+        const char *status_line = r->status_line;
+
+        rec->outcome = "immediate";
+        r->status = HTTP_CONTINUE;
+        r->status_line = NULL;
+        ap_send_interim_response(r, 0);
+        r->status = status;
+        r->status_line = status_line;
+    }
+    else if (continued) {
+        rec->outcome = "continue";
+    }
+    else if (accepted) {
+        rec->outcome = "accepted";
+    }
+    else {
+        rec->outcome = "ignored";
+    }
+    apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "Expect \"%s\": %s, passed on as \"%s\"",
+                  expect_quote_field(r->pool, rec->field, strlen(rec->field)),
+                  rec->outcome,
+                  kept.len ? expect_quote_field(r->pool, kept.data, kept.len)
+                           : "");
+    return DECLINED;
+}
+
+/* insert_error_filter: ap_send_error_response() runs this hook before it
+ * picks the body.  When the 417 is ours and no ErrorDocument 417 applies,
+ * register the JSON body as the custom response and add the filter that
+ * corrects the Content-Type httpd forces to text/html. */
+static void expect_insert_error_filter(request_rec *r)
+{
+    expect_request *rec;
+
+    if (r->status != HTTP_EXPECTATION_FAILED) {
+        return;
+    }
+    rec = ap_get_module_config(r->request_config, &expect_module);
+    if (!rec || !rec->body
+        || ap_response_code_string(r, ap_index_of_response(r->status))) {
+        return;
+    }
+    ap_custom_response(r, HTTP_EXPECTATION_FAILED, rec->body);
+    ap_add_output_filter_handle(expect_error_filter_handle, rec, r,
+                                r->connection);
+}
+
+/* EXPECT_ERROR: AP_FTYPE_CONTENT_SET - 1, ahead of mod_headers' error
+ * filter (so "Header always" still has the last word) and of HTTP_HEADER
+ * (AP_FTYPE_PROTOCOL), which writes the Content-Type line. */
+static apr_status_t expect_error_filter(ap_filter_t *f,
+                                        apr_bucket_brigade *bb)
+{
+    expect_request *rec = f->ctx;
+
+    ap_set_content_type(f->r, rec->content_type);
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+static int expect_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
+{
+    if (apr_generate_random_bytes((unsigned char *)&expect_hash_seed,
+                                  sizeof(expect_hash_seed)) != APR_SUCCESS) {
+        expect_hash_seed = (apr_uint64_t)apr_time_now();
+    }
+    return OK;
+}
+
+static void expect_register_hooks(apr_pool_t *p)
+{
+    ap_hook_post_config(expect_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_connection(expect_pre_connection, NULL, NULL,
+                           APR_HOOK_MIDDLE);
+    ap_hook_pre_read_request(expect_pre_read_request, NULL, NULL,
+                             APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(expect_post_read_request, NULL, NULL,
+                              APR_HOOK_REALLY_FIRST);
+    ap_hook_fixups(expect_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_insert_error_filter(expect_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+
+    expect_in_filter_handle =
+        ap_register_input_filter(EXPECT_IN_FILTER, expect_in_filter, NULL,
+                                 AP_FTYPE_CONNECTION);
+    expect_error_filter_handle =
+        ap_register_output_filter(EXPECT_ERROR_FILTER, expect_error_filter,
+                                  NULL, AP_FTYPE_CONTENT_SET - 1);
+}
+
+static const command_rec expect_cmds[] = {
+    AP_INIT_FLAG("ExpectEngine", expect_set_engine, NULL,
+                 RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                 "On to judge Expect here, Off for httpd's own handling"),
+    AP_INIT_TAKE1("ExpectContinue", expect_set_continue, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "Defer, Immediate or Reject: how 100-continue is handled"),
+    AP_INIT_TAKE_ARGV("ExpectAllow", expect_set_allow, NULL,
+                      RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                      "None, or the extension expectations accepted and "
+                      "passed on"),
+    AP_INIT_TAKE1("ExpectUnknown", expect_set_unknown, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "Reject or Ignore: what happens to expectations that are "
+                  "neither 100-continue nor allowed"),
+    AP_INIT_TAKE1("ExpectErrorFormat", expect_set_format, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "JSON, Problem or HTML: the body of a 417"),
+    AP_INIT_TAKE1("ExpectErrorMessage", expect_set_message, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "the sentence a 417 body gives the client"),
+    { NULL }
+};
+
+AP_DECLARE_MODULE(expect) = {
+    STANDARD20_MODULE_STUFF,
+    expect_create_dir_conf,     /* create per-directory config */
+    expect_merge_dir_conf,      /* merge per-directory config */
+    NULL,                       /* create per-server config */
+    NULL,                       /* merge per-server config */
+    expect_cmds,                /* command table */
+    expect_register_hooks       /* register hooks */
+};
