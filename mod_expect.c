@@ -1146,10 +1146,11 @@ static int expect_fixups(request_rec *r)
             if (cont == EXPECT_CONTINUE_REJECT) {
                 by_continue = 1;
             }
+            else if (!rec->wants_100) {
+                continue;   /* no content: dropped as if absent */
+            }
             else {
-                /* Without content there is nothing to continue to: the
-                 * member is dropped as if absent. */
-                keep = continued = rec->wants_100;
+                keep = continued = 1;
             }
         }
         else if (m[i].kind == EXPECT_MEMBER_EXTENSION
