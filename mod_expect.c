@@ -67,6 +67,7 @@
 #include "http_request.h"
 #include "util_filter.h"
 #include "mod_core.h"
+#include "mod_proxy.h"
 
 module AP_MODULE_DECLARE_DATA expect_module;
 
@@ -162,6 +163,7 @@ typedef struct {
     int wants_100;          /* ...on an HTTP/1.1+ request with content */
     int decided;
     const char *outcome;    /* EXPECT_OUTCOME value, NULL before decision */
+    const char *extensions; /* accepted extension members, joined ", " */
     const char *body;       /* 417 body, when the module answers it */
     const char *content_type;
 } expect_request;
@@ -1114,6 +1116,7 @@ static int expect_fixups(request_rec *r)
     const expect_member *m;
     apr_array_header_t *unmet = NULL;
     expect_buf kept = { r->pool, NULL, 0, 0 };
+    expect_buf extensions = { r->pool, NULL, 0, 0 };
     int i, cont, unknown, by_continue = 0, by_unknown = 0;
     int continued = 0, accepted = 0;
 
@@ -1156,6 +1159,10 @@ static int expect_fixups(request_rec *r)
         else if (m[i].kind == EXPECT_MEMBER_EXTENSION
                  && expect_allowed(conf, &m[i])) {
             keep = accepted = 1;
+            if (extensions.len) {
+                expect_buf_add(&extensions, ", ", 2);
+            }
+            expect_buf_add(&extensions, m[i].text, m[i].len);
         }
         else if (unknown == EXPECT_UNKNOWN_REJECT) {
             by_unknown = 1;
@@ -1184,6 +1191,7 @@ static int expect_fixups(request_rec *r)
         return expect_reject(r, rec, conf, unmet, by_continue, by_unknown);
     }
 
+    rec->extensions = extensions.data;
     if (kept.len) {
         apr_table_setn(r->headers_in, "Expect", kept.data);
     }
@@ -1218,6 +1226,30 @@ static int expect_fixups(request_rec *r)
                   kept.len ? expect_quote_field(r->pool, kept.data, kept.len)
                            : "");
     return DECLINED;
+}
+
+/* mod_proxy's optional proxy_fixups hook runs on the copy of the headers
+ * that goes to the backend, after ap_proxy_create_hdrbrgd() has removed
+ * Expect (it keeps the field only when it runs its own 100-continue
+ * exchange with the backend, and then the accepted extensions are still
+ * in it).  Put the accepted extensions back: the backend is who has to
+ * meet them.  100-continue itself is hop-by-hop and stays mod_proxy's. */
+static int expect_proxy_fixups(request_rec *r)
+{
+    const request_rec *initial = r;
+    expect_request *rec;
+
+    while (initial->prev) {
+        initial = initial->prev;
+    }
+    if (initial->main) {
+        return OK;
+    }
+    rec = ap_get_module_config(initial->request_config, &expect_module);
+    if (rec && rec->extensions && !apr_table_get(r->headers_in, "Expect")) {
+        apr_table_setn(r->headers_in, "Expect", rec->extensions);
+    }
+    return OK;
 }
 
 /* insert_error_filter: ap_send_error_response() runs this hook before it
@@ -1276,6 +1308,8 @@ static void expect_register_hooks(apr_pool_t *p)
     ap_hook_fixups(expect_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_insert_error_filter(expect_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(proxy, fixups, expect_proxy_fixups, NULL, NULL,
+                      APR_HOOK_MIDDLE);
 
     expect_in_filter_handle =
         ap_register_input_filter(EXPECT_IN_FILTER, expect_in_filter, NULL,
