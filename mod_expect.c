@@ -57,6 +57,8 @@
 #include "apr_strings.h"
 #include "apr_hash.h"
 #include "apr_lib.h"
+#include "apr_atomic.h"
+#include "apr_shm.h"
 
 #include "httpd.h"
 #include "http_config.h"
@@ -68,6 +70,7 @@
 #include "util_filter.h"
 #include "mod_core.h"
 #include "mod_proxy.h"
+#include "mod_status.h"
 
 module AP_MODULE_DECLARE_DATA expect_module;
 
@@ -140,6 +143,31 @@ typedef struct {
     const char *message;    /* NULL: unset */
     apr_array_header_t *allow;  /* of const char *; NULL: unset */
 } expect_dir_conf;
+
+/* Counters shared by every child and thread, one slot per virtual host.
+ * The slot directory lives in the same anonymous shared memory segment,
+ * which the parent keeps across restarts (see expect_counters_attach). */
+typedef enum {
+    EXPECT_COUNT_REQUESTS = 0,  /* requests that carried a non-empty Expect */
+    EXPECT_COUNT_REJECTED,
+    EXPECT_COUNT_IMMEDIATE,
+    EXPECT_COUNT_CONTINUE,
+    EXPECT_COUNT_ACCEPTED,
+    EXPECT_COUNT_IGNORED,
+    EXPECT_COUNTERS
+} expect_counter_e;
+
+#define EXPECT_SLOT_KEY_MAX 128
+
+typedef struct {
+    char key[EXPECT_SLOT_KEY_MAX];      /* "host:port"; empty when free */
+    volatile apr_uint64_t count[EXPECT_COUNTERS];
+} expect_slot;
+
+typedef struct {
+    apr_uint32_t nslots;
+    expect_slot slot[1];
+} expect_counters;
 
 /* Per-connection state of the header-line filter. */
 typedef enum {
@@ -734,6 +762,223 @@ static const char *expect_set_allow(cmd_parms *cmd, void *dconf,
 }
 
 /* ------------------------------------------------------------------ */
+/* Counters                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Set in the parent by post_config; every child inherits them by fork.
+ * expect_server_slots maps a server_rec to its slot number + 1 (server
+ * configs are shared by virtual hosts that set no directive of ours, so
+ * the slot cannot live there). */
+static expect_counters *expect_shm_counters;
+static apr_hash_t *expect_server_slots;
+
+static int expect_server_slot(const server_rec *s)
+{
+    return (int)(apr_uintptr_t)apr_hash_get(expect_server_slots, &s,
+                                            sizeof(s)) - 1;
+}
+
+static void expect_set_server_slot(const server_rec *s, int slot)
+{
+    const server_rec **key = apr_palloc(apr_hash_pool_get(expect_server_slots),
+                                        sizeof(*key));
+    *key = s;
+    apr_hash_set(expect_server_slots, key, sizeof(*key),
+                 (void *)(apr_uintptr_t)(slot + 1));
+}
+
+/* "name:port" of a virtual host; the main server's port is shown only
+ * when its ServerName gives one. */
+static const char *expect_server_key(apr_pool_t *p, const server_rec *s)
+{
+    const char *name = s->server_hostname ? s->server_hostname : "";
+    apr_port_t port = s->addrs ? s->addrs->host_port : s->port;
+
+    return port ? apr_psprintf(p, "%s:%u", name, (unsigned)port) : name;
+}
+
+static const char *const expect_counter_names[EXPECT_COUNTERS] = {
+    "Requests", "Rejected", "Immediate", "Continue", "Accepted", "Ignored"
+};
+
+static void expect_count(request_rec *r, expect_counter_e which)
+{
+    int slot;
+
+    if (expect_shm_counters && (slot = expect_server_slot(r->server)) >= 0) {
+        apr_atomic_inc64(&expect_shm_counters->slot[slot].count[which]);
+    }
+}
+
+static expect_counters *expect_counters_create(apr_pool_t *pool,
+                                               apr_uint32_t nslots,
+                                               apr_shm_t **shm)
+{
+    apr_size_t size = APR_OFFSETOF(expect_counters, slot)
+                      + nslots * sizeof(expect_slot);
+    expect_counters *c;
+
+    if (apr_shm_create(shm, size, NULL, pool) != APR_SUCCESS) {
+        return NULL;
+    }
+    c = apr_shm_baseaddr_get(*shm);
+    memset(c, 0, size);
+    c->nslots = nslots;
+    return c;
+}
+
+/* Give every virtual host a counter slot, keyed by "name:port".  The
+ * segment belongs to the process pool, so a graceful (or plain) restart
+ * finds it again and each virtual host keeps its counts; it is replaced
+ * by a larger copy when the configuration grows past its slots. */
+static void expect_counters_attach(server_rec *main_s, apr_pool_t *pconf,
+                                   apr_pool_t *ptemp)
+{
+    static const char ukey[] = "mod_expect_counters";
+    apr_pool_t *pp = main_s->process->pool;
+    apr_hash_t *keys = apr_hash_make(ptemp);
+    apr_shm_t *shm = NULL;
+    expect_counters *c = NULL;
+    server_rec *s;
+    apr_uint32_t n = 0, i;
+    void *data;
+    char *claimed;
+
+    for (s = main_s; s; s = s->next) {
+        n++;
+    }
+    apr_pool_userdata_get(&data, ukey, pp);
+    if (data) {
+        shm = data;
+        c = apr_shm_baseaddr_get(shm);
+    }
+    if (!c || c->nslots < n) {
+        apr_shm_t *grown;
+        expect_counters *bigger = expect_counters_create(pp, 2 * n + 16,
+                                                         &grown);
+        if (!bigger) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_s,
+                         "cannot create shared memory for the Expect "
+                         "counters; mod_status will not show them");
+            expect_shm_counters = NULL;
+            return;
+        }
+        if (c) {
+            memcpy(bigger->slot, c->slot, c->nslots * sizeof(expect_slot));
+        }
+        apr_pool_userdata_set(grown, ukey, apr_pool_cleanup_null, pp);
+        c = bigger;
+    }
+
+    for (i = 0; i < c->nslots; i++) {
+        if (c->slot[i].key[0]) {
+            apr_hash_set(keys, c->slot[i].key, APR_HASH_KEY_STRING,
+                         &c->slot[i]);
+        }
+    }
+    claimed = apr_pcalloc(ptemp, c->nslots);
+    expect_server_slots = apr_hash_make(pconf);
+    /* First the virtual hosts that already have a slot... */
+    for (s = main_s; s; s = s->next) {
+        expect_slot *slot = apr_hash_get(keys, expect_server_key(ptemp, s),
+                                         APR_HASH_KEY_STRING);
+        if (slot && !claimed[slot - c->slot]) {
+            claimed[slot - c->slot] = 1;
+            expect_set_server_slot(s, (int)(slot - c->slot));
+        }
+    }
+    /* ...then the new ones take free slots, or else the slots of virtual
+     * hosts that are gone. */
+    for (i = 0; i < 2; i++) {
+        apr_uint32_t at = 0;
+        for (s = main_s; s; s = s->next) {
+            if (expect_server_slot(s) >= 0) {
+                continue;
+            }
+            while (at < c->nslots
+                   && (claimed[at] || (i == 0 && c->slot[at].key[0]))) {
+                at++;
+            }
+            if (at == c->nslots) {
+                break;
+            }
+            memset(&c->slot[at], 0, sizeof(expect_slot));
+            apr_cpystrn(c->slot[at].key, expect_server_key(ptemp, s),
+                        EXPECT_SLOT_KEY_MAX);
+            claimed[at] = 1;
+            expect_set_server_slot(s, (int)at);
+        }
+    }
+    expect_shm_counters = c;
+}
+
+/* mod_status: a table on /server-status, "Expect...: N" lines in ?auto. */
+static int expect_status_hook(request_rec *r, int flags)
+{
+    expect_counters *c = expect_shm_counters;
+    apr_uint64_t total[EXPECT_COUNTERS] = { 0 };
+    server_rec *s;
+    int i;
+
+    if (!c) {
+        return OK;
+    }
+    for (s = ap_server_conf; s; s = s->next) {
+        int slot = expect_server_slot(s);
+        if (slot < 0) {
+            continue;
+        }
+        for (i = 0; i < EXPECT_COUNTERS; i++) {
+            total[i] += c->slot[slot].count[i];
+        }
+    }
+    if (flags & AP_STATUS_SHORT) {
+        for (i = 0; i < EXPECT_COUNTERS; i++) {
+            ap_rprintf(r, "Expect%s: %" APR_UINT64_T_FMT "\n",
+                       expect_counter_names[i], total[i]);
+        }
+        for (s = ap_server_conf; s; s = s->next) {
+            int slot = expect_server_slot(s);
+            if (slot < 0) {
+                continue;
+            }
+            for (i = 0; i < EXPECT_COUNTERS; i++) {
+                ap_rprintf(r, "Expect%s[%s]: %" APR_UINT64_T_FMT "\n",
+                           expect_counter_names[i], c->slot[slot].key,
+                           c->slot[slot].count[i]);
+            }
+        }
+        return OK;
+    }
+    ap_rputs("<hr />\n<h2>Expect (mod_expect)</h2>\n"
+             "<table border=\"1\"><tr><th>Virtual host</th>"
+             "<th>Requests with Expect</th>", r);
+    for (i = 1; i < EXPECT_COUNTERS; i++) {
+        ap_rprintf(r, "<th>%s</th>", expect_counter_names[i]);
+    }
+    ap_rputs("</tr>\n", r);
+    for (s = ap_server_conf; s; s = s->next) {
+        int slot = expect_server_slot(s);
+        if (slot < 0) {
+            continue;
+        }
+        ap_rprintf(r, "<tr><td>%s</td>",
+                   ap_escape_html(r->pool, c->slot[slot].key));
+        for (i = 0; i < EXPECT_COUNTERS; i++) {
+            ap_rprintf(r, "<td>%" APR_UINT64_T_FMT "</td>",
+                       c->slot[slot].count[i]);
+        }
+        ap_rputs("</tr>\n", r);
+    }
+    ap_rputs("<tr><td><b>Total</b></td>", r);
+    for (i = 0; i < EXPECT_COUNTERS; i++) {
+        ap_rprintf(r, "<td><b>%" APR_UINT64_T_FMT "</b></td>", total[i]);
+    }
+    ap_rputs("</tr>\n</table>\n", r);
+    return OK;
+}
+
+/* ------------------------------------------------------------------ */
 /* Hooks and filters, in the order a request meets them                */
 /* ------------------------------------------------------------------ */
 
@@ -999,6 +1244,7 @@ static int expect_post_read_request(request_rec *r)
         ap_set_module_config(r->request_config, &expect_module, NULL);
         return DECLINED;
     }
+    expect_count(r, EXPECT_COUNT_REQUESTS);
     apr_table_setn(r->headers_in, "Expect", rec->field);
     rec->members = expect_parse(rec->field, strlen(rec->field), r->pool,
                                 expect_hash_seed);
@@ -1187,6 +1433,7 @@ static int expect_fixups(request_rec *r)
     }
 
     if (unmet) {
+        expect_count(r, EXPECT_COUNT_REJECTED);
         apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, "rejected");
         return expect_reject(r, rec, conf, unmet, by_continue, by_unknown);
     }
@@ -1202,6 +1449,7 @@ static int expect_fixups(request_rec *r)
         int status = r->status;
         const char *status_line = r->status_line;
 
+        expect_count(r, EXPECT_COUNT_IMMEDIATE);
         rec->outcome = "immediate";
         r->status = HTTP_CONTINUE;
         r->status_line = NULL;
@@ -1210,12 +1458,15 @@ static int expect_fixups(request_rec *r)
         r->status_line = status_line;
     }
     else if (continued) {
+        expect_count(r, EXPECT_COUNT_CONTINUE);
         rec->outcome = "continue";
     }
     else if (accepted) {
+        expect_count(r, EXPECT_COUNT_ACCEPTED);
         rec->outcome = "accepted";
     }
     else {
+        expect_count(r, EXPECT_COUNT_IGNORED);
         rec->outcome = "ignored";
     }
     apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
@@ -1293,6 +1544,9 @@ static int expect_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                   sizeof(expect_hash_seed)) != APR_SUCCESS) {
         expect_hash_seed = (apr_uint64_t)apr_time_now();
     }
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        expect_counters_attach(s, pconf, ptemp);
+    }
     return OK;
 }
 
@@ -1309,6 +1563,8 @@ static void expect_register_hooks(apr_pool_t *p)
     ap_hook_insert_error_filter(expect_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(proxy, fixups, expect_proxy_fixups, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, expect_status_hook, NULL, NULL,
                       APR_HOOK_MIDDLE);
 
     expect_in_filter_handle =
