@@ -1470,12 +1470,15 @@ static int expect_fixups(request_rec *r)
         rec->outcome = "ignored";
     }
     apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  "Expect \"%s\": %s, passed on as \"%s\"",
-                  expect_quote_field(r->pool, rec->field, strlen(rec->field)),
-                  rec->outcome,
-                  kept.len ? expect_quote_field(r->pool, kept.data, kept.len)
-                           : "");
+    if (APLOGrdebug(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "Expect \"%s\": %s, passed on as \"%s\"",
+                      expect_quote_field(r->pool, rec->field,
+                                         strlen(rec->field)),
+                      rec->outcome,
+                      kept.len ? expect_quote_field(r->pool, kept.data,
+                                                    kept.len) : "");
+    }
     return DECLINED;
 }
 
