@@ -189,8 +189,16 @@ typedef struct {
     apr_array_header_t *members;
     int has_continue;       /* a bare 100-continue member is present */
     int wants_100;          /* ...on an HTTP/1.1+ request with content */
-    int decided;
-    const char *outcome;    /* EXPECT_OUTCOME value, NULL before decision */
+    int judged;             /* post_perdir_config has judged the members */
+    int acted;              /* fixups has acted on the judgement */
+    int stock;              /* ExpectEngine Off: httpd's own rules */
+    const expect_dir_conf *conf;    /* the scope that judged */
+    apr_array_header_t *unmet;      /* of const expect_member * */
+    int by_continue;        /* 100-continue under ExpectContinue Reject */
+    int by_unknown;         /* an unknown member under ExpectUnknown Reject */
+    const char *outcome;    /* EXPECT_OUTCOME value, NULL before judgement */
+    int counter;            /* expect_counter_e of the outcome */
+    const char *kept;       /* the Expect field passed on, NULL for none */
     const char *extensions; /* accepted extension members, joined ", " */
     const char *body;       /* 417 body, when the module answers it */
     const char *content_type;
@@ -1216,7 +1224,7 @@ static int expect_post_read_request(request_rec *r)
             initial = initial->prev;
         }
         rec = ap_get_module_config(initial->request_config, &expect_module);
-        if (rec && rec->outcome) {
+        if (rec && rec->acted && rec->outcome) {
             apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR,
                            rec->outcome);
         }
@@ -1298,32 +1306,151 @@ static int expect_decide_stock(request_rec *r, expect_request *rec)
     return HTTP_EXPECTATION_FAILED;
 }
 
-static int expect_reject(request_rec *r, expect_request *rec,
-                         const expect_dir_conf *conf,
-                         apr_array_header_t *unmet, int by_continue,
-                         int by_unknown)
+/* The judgement: which members are met, dropped or unmet under this
+ * scope's configuration.  No side effect on the request but the outcome
+ * it names. */
+static void expect_judge_members(request_rec *r, expect_request *rec,
+                                 const expect_dir_conf *conf)
 {
+    const expect_member *m = (const expect_member *)rec->members->elts;
+    int cont = EXPECT_GET(conf, cont, EXPECT_DEFAULT_CONTINUE);
+    int unknown = EXPECT_GET(conf, unknown, EXPECT_DEFAULT_UNKNOWN);
+    expect_buf kept = { r->pool, NULL, 0, 0 };
+    expect_buf extensions = { r->pool, NULL, 0, 0 };
+    int i, continued = 0;
+
+    for (i = 0; i < rec->members->nelts; i++) {
+        expect_buf *to = &kept;
+
+        if (m[i].duplicate) {
+            continue;
+        }
+        if (m[i].kind == EXPECT_MEMBER_CONTINUE) {
+            if (r->proto_num < HTTP_VERSION(1, 1)) {
+                continue;       /* RFC 9110: ignored from HTTP/1.0 */
+            }
+            if (cont == EXPECT_CONTINUE_REJECT) {
+                rec->by_continue = 1;
+                to = NULL;
+            }
+            else if (!rec->wants_100) {
+                continue;       /* no content: dropped as if absent */
+            }
+            else {
+                continued = 1;
+                if (cont == EXPECT_CONTINUE_IMMEDIATE) {
+                    continue;   /* met here and now: not passed on */
+                }
+            }
+        }
+        else if (m[i].kind == EXPECT_MEMBER_EXTENSION
+                 && expect_allowed(conf, &m[i])) {
+            if (extensions.len) {
+                expect_buf_add(&extensions, ", ", 2);
+            }
+            expect_buf_add(&extensions, m[i].text, m[i].len);
+        }
+        else if (unknown == EXPECT_UNKNOWN_REJECT) {
+            rec->by_unknown = 1;
+            to = NULL;
+        }
+        else {
+            continue;           /* ExpectUnknown Ignore */
+        }
+
+        if (to) {
+            if (to->len) {
+                expect_buf_add(to, ", ", 2);
+            }
+            expect_buf_add(to, m[i].text, m[i].len);
+        }
+        else {
+            if (!rec->unmet) {
+                rec->unmet = apr_array_make(r->pool, 2,
+                                            sizeof(const expect_member *));
+            }
+            APR_ARRAY_PUSH(rec->unmet, const expect_member *) = &m[i];
+        }
+    }
+
+    rec->kept = kept.data;
+    rec->extensions = extensions.data;
+    if (rec->unmet) {
+        rec->outcome = "rejected";
+        rec->counter = EXPECT_COUNT_REJECTED;
+    }
+    else if (continued && cont == EXPECT_CONTINUE_IMMEDIATE) {
+        rec->outcome = "immediate";
+        rec->counter = EXPECT_COUNT_IMMEDIATE;
+    }
+    else if (continued) {
+        rec->outcome = "continue";
+        rec->counter = EXPECT_COUNT_CONTINUE;
+    }
+    else if (rec->extensions) {
+        rec->outcome = "accepted";
+        rec->counter = EXPECT_COUNT_ACCEPTED;
+    }
+    else {
+        rec->outcome = "ignored";
+        rec->counter = EXPECT_COUNT_IGNORED;
+    }
+}
+
+/* post_perdir_config: judge the field as soon as the configuration of
+ * the requested URL is final (after the location, directory, files and
+ * <If> walks), and publish EXPECT_OUTCOME, so that per-directory SetEnvIf
+ * (header_parser), access checkers and RewriteCond can use it.  Nothing
+ * is answered yet: that waits for fixups, after access control.
+ * Initial requests only: never subrequests, never again after an
+ * internal redirect. */
+static int expect_post_perdir_config(request_rec *r)
+{
+    expect_request *rec;
+    expect_dir_conf *conf;
+
+    if (r->main || r->prev) {
+        return DECLINED;
+    }
+    rec = ap_get_module_config(r->request_config, &expect_module);
+    if (!rec || rec->judged) {
+        return DECLINED;
+    }
+    rec->judged = 1;
+    conf = ap_get_module_config(r->per_dir_config, &expect_module);
+    rec->conf = conf;
+    if (!EXPECT_GET(conf, engine, EXPECT_DEFAULT_ENGINE)) {
+        rec->stock = 1;
+        return DECLINED;
+    }
+    expect_judge_members(r, rec, conf);
+    apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
+    return DECLINED;
+}
+
+static int expect_reject(request_rec *r, expect_request *rec)
+{
+    const expect_dir_conf *conf = rec->conf;
     int format = EXPECT_GET(conf, format, EXPECT_DEFAULT_FORMAT);
     const char *quoted = expect_quote_field(r->pool, rec->field,
                                             strlen(rec->field));
     expect_buf names = { r->pool, NULL, 0, 0 };
     int i;
 
-    for (i = 0; i < unmet->nelts; i++) {
+    for (i = 0; i < rec->unmet->nelts; i++) {
         if (i) {
             expect_buf_add(&names, ", ", 2);
         }
-        expect_json_member(&names, APR_ARRAY_IDX(unmet, i,
+        expect_json_member(&names, APR_ARRAY_IDX(rec->unmet, i,
                                                  const expect_member *));
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "417 for Expect \"%s\": unmet %s (%s%s%s)", quoted,
                   names.data,
-                  by_continue ? "ExpectContinue Reject" : "",
-                  by_continue && by_unknown ? ", " : "",
-                  by_unknown ? "ExpectUnknown Reject" : "");
+                  rec->by_continue ? "ExpectContinue Reject" : "",
+                  rec->by_continue && rec->by_unknown ? ", " : "",
+                  rec->by_unknown ? "ExpectUnknown Reject" : "");
 
-    rec->outcome = "rejected";
     if (format != EXPECT_FORMAT_HTML) {
         int cont = EXPECT_GET(conf, cont, EXPECT_DEFAULT_CONTINUE);
         apr_array_header_t *supported;
@@ -1340,7 +1467,7 @@ static int expect_reject(request_rec *r, expect_request *rec,
                                      conf->message ? conf->message
                                                    : EXPECT_DEFAULT_MESSAGE,
                                      rec->field, strlen(rec->field),
-                                     unmet, supported);
+                                     rec->unmet, supported);
         rec->content_type = format == EXPECT_FORMAT_PROBLEM
                             ? "application/problem+json"
                             : "application/json";
@@ -1348,136 +1475,68 @@ static int expect_reject(request_rec *r, expect_request *rec,
     return HTTP_EXPECTATION_FAILED;
 }
 
-/* fixups, APR_HOOK_REALLY_FIRST: the decision.  Fixups run after
+/* fixups, APR_HOOK_REALLY_FIRST: act on the judgement.  Fixups run after
  * authentication and authorization (a client without credentials gets
- * 401/403 first) and before the handler, with the configuration of the
- * requested URL; first among fixups so that later ones (mod_headers'
- * RequestHeader, mod_rewrite's per-directory rules, mod_dir) act on the
- * field as decided.  Initial requests only: never subrequests, never again
- * after an internal redirect. */
+ * 401/403 first) and before the handler; first among fixups so that later
+ * ones (mod_headers' RequestHeader, mod_rewrite's per-directory rules,
+ * mod_dir) see the field as decided. */
 static int expect_fixups(request_rec *r)
 {
     expect_request *rec;
-    expect_dir_conf *conf;
-    const expect_member *m;
-    apr_array_header_t *unmet = NULL;
-    expect_buf kept = { r->pool, NULL, 0, 0 };
-    expect_buf extensions = { r->pool, NULL, 0, 0 };
-    int i, cont, unknown, by_continue = 0, by_unknown = 0;
-    int continued = 0, accepted = 0;
 
     if (r->main || r->prev) {
         return DECLINED;
     }
     rec = ap_get_module_config(r->request_config, &expect_module);
-    if (!rec || rec->decided) {
+    if (!rec || !rec->judged || rec->acted) {
         return DECLINED;
     }
-    rec->decided = 1;
-    conf = ap_get_module_config(r->per_dir_config, &expect_module);
-    if (!EXPECT_GET(conf, engine, EXPECT_DEFAULT_ENGINE)) {
+    rec->acted = 1;
+    if (rec->stock) {
         return expect_decide_stock(r, rec);
     }
-    cont = EXPECT_GET(conf, cont, EXPECT_DEFAULT_CONTINUE);
-    unknown = EXPECT_GET(conf, unknown, EXPECT_DEFAULT_UNKNOWN);
-
-    m = (const expect_member *)rec->members->elts;
-    for (i = 0; i < rec->members->nelts; i++) {
-        int keep = 0;
-
-        if (m[i].duplicate) {
-            continue;
-        }
-        if (m[i].kind == EXPECT_MEMBER_CONTINUE) {
-            if (r->proto_num < HTTP_VERSION(1, 1)) {
-                continue;       /* RFC 9110: ignored from HTTP/1.0 */
-            }
-            if (cont == EXPECT_CONTINUE_REJECT) {
-                by_continue = 1;
-            }
-            else if (!rec->wants_100) {
-                continue;   /* no content: dropped as if absent */
-            }
-            else {
-                keep = continued = 1;
-            }
-        }
-        else if (m[i].kind == EXPECT_MEMBER_EXTENSION
-                 && expect_allowed(conf, &m[i])) {
-            keep = accepted = 1;
-            if (extensions.len) {
-                expect_buf_add(&extensions, ", ", 2);
-            }
-            expect_buf_add(&extensions, m[i].text, m[i].len);
-        }
-        else if (unknown == EXPECT_UNKNOWN_REJECT) {
-            by_unknown = 1;
-        }
-        else {
-            continue;           /* ExpectUnknown Ignore */
-        }
-
-        if (keep) {
-            if (kept.len) {
-                expect_buf_add(&kept, ", ", 2);
-            }
-            expect_buf_add(&kept, m[i].text, m[i].len);
-        }
-        else {
-            if (!unmet) {
-                unmet = apr_array_make(r->pool, 2,
-                                       sizeof(const expect_member *));
-            }
-            APR_ARRAY_PUSH(unmet, const expect_member *) = &m[i];
-        }
+    expect_count(r, rec->counter);
+    if (rec->unmet) {
+        return expect_reject(r, rec);
     }
-
-    if (unmet) {
-        expect_count(r, EXPECT_COUNT_REJECTED);
-        apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, "rejected");
-        return expect_reject(r, rec, conf, unmet, by_continue, by_unknown);
-    }
-
-    rec->extensions = extensions.data;
-    if (kept.len) {
-        apr_table_setn(r->headers_in, "Expect", kept.data);
+    if (rec->kept) {
+        apr_table_setn(r->headers_in, "Expect", rec->kept);
     }
     else {
         apr_table_unset(r->headers_in, "Expect");
     }
-    if (continued && cont == EXPECT_CONTINUE_IMMEDIATE) {
+    if (rec->counter == EXPECT_COUNT_IMMEDIATE) {
         int status = r->status;
         const char *status_line = r->status_line;
 
-        expect_count(r, EXPECT_COUNT_IMMEDIATE);
-        rec->outcome = "immediate";
         r->status = HTTP_CONTINUE;
         r->status_line = NULL;
         ap_send_interim_response(r, 0);
         r->status = status;
         r->status_line = status_line;
     }
-    else if (continued) {
-        expect_count(r, EXPECT_COUNT_CONTINUE);
-        rec->outcome = "continue";
-    }
-    else if (accepted) {
-        expect_count(r, EXPECT_COUNT_ACCEPTED);
-        rec->outcome = "accepted";
-    }
-    else {
-        expect_count(r, EXPECT_COUNT_IGNORED);
-        rec->outcome = "ignored";
-    }
-    apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
     if (APLOGrdebug(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "Expect \"%s\": %s, passed on as \"%s\"",
                       expect_quote_field(r->pool, rec->field,
                                          strlen(rec->field)),
                       rec->outcome,
-                      kept.len ? expect_quote_field(r->pool, kept.data,
-                                                    kept.len) : "");
+                      rec->kept ? expect_quote_field(r->pool, rec->kept,
+                                                     strlen(rec->kept))
+                                : "");
+    }
+    return DECLINED;
+}
+
+/* log_transaction, APR_HOOK_REALLY_FIRST (before mod_log_config): a
+ * request that access control (or anything before fixups) answered never
+ * had its expectations acted on, so it names no outcome. */
+static int expect_log_transaction(request_rec *r)
+{
+    expect_request *rec = ap_get_module_config(r->request_config,
+                                               &expect_module);
+    if (rec && rec->judged && !rec->acted) {
+        apr_table_unset(r->subprocess_env, EXPECT_OUTCOME_VAR);
     }
     return DECLINED;
 }
@@ -1562,7 +1621,11 @@ static void expect_register_hooks(apr_pool_t *p)
                              APR_HOOK_MIDDLE);
     ap_hook_post_read_request(expect_post_read_request, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
+    ap_hook_post_perdir_config(expect_post_perdir_config, NULL, NULL,
+                               APR_HOOK_MIDDLE);
     ap_hook_fixups(expect_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_log_transaction(expect_log_transaction, NULL, NULL,
+                            APR_HOOK_REALLY_FIRST);
     ap_hook_insert_error_filter(expect_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(proxy, fixups, expect_proxy_fixups, NULL, NULL,
