@@ -656,9 +656,21 @@ static void *expect_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 #define EXPECT_GET(conf, field, dflt) \
     ((conf)->field == EXPECT_UNSET ? (dflt) : (conf)->field)
 
-static const char *expect_set_engine(cmd_parms *cmd, void *dconf, int flag)
+/* TAKE1 rather than FLAG: httpd's FLAG parser lets "On Off" through. */
+static const char *expect_set_engine(cmd_parms *cmd, void *dconf,
+                                     const char *arg)
 {
-    ((expect_dir_conf *)dconf)->engine = flag;
+    expect_dir_conf *conf = dconf;
+    if (!strcasecmp(arg, "On")) {
+        conf->engine = 1;
+    }
+    else if (!strcasecmp(arg, "Off")) {
+        conf->engine = 0;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not On or Off",
+                            cmd->cmd->name, arg);
+    }
     return NULL;
 }
 
@@ -1571,13 +1583,19 @@ static int expect_proxy_fixups(request_rec *r)
  * corrects the Content-Type httpd forces to text/html. */
 static void expect_insert_error_filter(request_rec *r)
 {
-    expect_request *rec;
+    expect_request *rec = ap_get_module_config(r->request_config,
+                                               &expect_module);
 
-    if (r->status != HTTP_EXPECTATION_FAILED) {
+    if (!rec) {
         return;
     }
-    rec = ap_get_module_config(r->request_config, &expect_module);
-    if (!rec || !rec->body
+    if (rec->judged && !rec->acted) {
+        /* Answered before fixups (401, 403, a redirect...): the judged
+         * outcome never happened. */
+        apr_table_unset(r->subprocess_env, EXPECT_OUTCOME_VAR);
+        return;
+    }
+    if (r->status != HTTP_EXPECTATION_FAILED || !rec->body
         || ap_response_code_string(r, ap_index_of_response(r->status))) {
         return;
     }
@@ -1588,13 +1606,15 @@ static void expect_insert_error_filter(request_rec *r)
 
 /* EXPECT_ERROR: AP_FTYPE_CONTENT_SET - 1, ahead of mod_headers' error
  * filter (so "Header always" still has the last word) and of HTTP_HEADER
- * (AP_FTYPE_PROTOCOL), which writes the Content-Type line. */
+ * (AP_FTYPE_PROTOCOL), which writes the Content-Type line.  It also gives
+ * the length: a body past the output buffer would otherwise go chunked. */
 static apr_status_t expect_error_filter(ap_filter_t *f,
                                         apr_bucket_brigade *bb)
 {
     expect_request *rec = f->ctx;
 
     ap_set_content_type(f->r, rec->content_type);
+    ap_set_content_length(f->r, strlen(rec->body));
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
 }
@@ -1642,9 +1662,9 @@ static void expect_register_hooks(apr_pool_t *p)
 }
 
 static const command_rec expect_cmds[] = {
-    AP_INIT_FLAG("ExpectEngine", expect_set_engine, NULL,
+    AP_INIT_TAKE1("ExpectEngine", expect_set_engine, NULL,
                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
-                 "On to judge Expect here, Off for httpd's own handling"),
+                  "On to judge Expect here, Off for httpd's own handling"),
     AP_INIT_TAKE1("ExpectContinue", expect_set_continue, NULL,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "Defer, Immediate or Reject: how 100-continue is handled"),
