@@ -1,0 +1,507 @@
+# directives.t — every value of every directive, in <Location>,
+# <VirtualHost> and .htaccess scope (t/conf/extra.last.conf.in: cfg_main,
+# cfg_vhost, cfg_off; .htaccess trees in t/htdocs/cfg/ht-*).
+
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test qw(-withtestmore);
+use Apache::TestRequest ();
+use HTTP::Response ();
+use IO::Select ();
+use JSON::PP ();
+
+## ---- request helper (the same in every cfg test file) ----
+## Requests go over a raw socket so that the Expect lines are sent exactly as
+## written, interim 1xx responses are seen, and a 100-continue request sends
+## its body only after a 100 Continue (as a real client does).
+
+# send_request(vhost => 'cfg_main', method => 'POST', path => '/x',
+#              proto => 'HTTP/1.1', expect => ['a', 'b'] (one line each),
+#              headers => [[Name => value], ...], body => 'bytes')
+#              nowait => 1 (send the body at once even with 100-continue)
+# returns { interim => ['100', ...], res => HTTP::Response, body => bytes,
+#           raw => everything received }
+sub send_request {
+    my %a = @_;
+    my $method = $a{method} || 'GET';
+    my $proto  = $a{proto}  || 'HTTP/1.1';
+    my $body   = $a{body};
+    my @lines  = ("$method $a{path} $proto", 'Host: localhost');
+    push @lines, "Expect: $_" for @{ $a{expect} || [] };
+    push @lines, "$_->[0]: $_->[1]" for @{ $a{headers} || [] };
+    my $framed = grep { lc($_->[0]) =~ /^(?:content-length|transfer-encoding)$/ }
+                 @{ $a{headers} || [] };
+    push @lines, 'Content-Length: ' . length $body if defined $body && !$framed;
+    push @lines, 'Connection: close';
+    my $head = join("\r\n", @lines) . "\r\n\r\n";
+
+    # wait for 100 Continue before the body, like a client would
+    my $wait = defined $body && length $body && $proto eq 'HTTP/1.1'
+        && grep { /100-continue/i } @{ $a{expect} || [] };
+    $wait = 0 if $a{nowait};
+
+    my $sock = Apache::TestRequest::vhost_socket($a{vhost})
+        or die "cannot connect to $a{vhost}: $!";
+    binmode $sock;
+    local $SIG{PIPE} = 'IGNORE';    # the server may close before the body is sent
+    my $raw = '';
+    local $SIG{ALRM} = sub { die "no complete answer from $a{vhost} $a{path}\n" };
+    alarm 60;
+    syswrite_all($sock, $head);
+    if (defined $body && !$wait) {
+        syswrite_all($sock, $body);
+    }
+    my $sent = !$wait;
+    my $select = IO::Select->new($sock);
+    while (1) {
+        if (!$sent) {
+            # send the body as soon as 100 Continue (or nothing at all
+            # within a while) has come; not when a final answer came
+            if ($raw =~ m{^HTTP/\d\.\d 100\b[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n}) {
+                syswrite_all($sock, $body);
+                $sent = 1;
+            }
+            elsif ($raw =~ m{^HTTP/\d\.\d [2-5]\d\d}) {
+                $sent = 1;    # final answer: keep the body
+            }
+            elsif (!$select->can_read(3)) {
+                syswrite_all($sock, $body);
+                $sent = 1;
+                next;
+            }
+        }
+        my $n = sysread $sock, my $buf, 65536;
+        last if !$n;
+        $raw .= $buf;
+    }
+    alarm 0;
+    close $sock;
+    return parse_response($raw, $method);
+}
+
+sub syswrite_all {
+    my ($sock, $data) = @_;
+    my $off = 0;
+    while ($off < length $data) {
+        my $n = syswrite $sock, $data, length($data) - $off, $off;
+        return unless defined $n;    # the server closed: fine for the test
+        $off += $n;
+    }
+}
+
+sub parse_response {
+    my ($raw, $method) = @_;
+    my $rest = $raw;
+    my @interim;
+    while ($rest =~ s{^HTTP/\d\.\d (1\d\d)[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n}{}) {
+        push @interim, $1;
+    }
+    my ($head, $body) = split /\r\n\r\n/, $rest, 2;
+    $body = '' unless defined $body;
+    my $res = HTTP::Response->parse(defined $head ? "$head\r\n" : '');
+    if (lc($res->header('Transfer-Encoding') || '') eq 'chunked') {
+        my $plain = '';
+        while ($body =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+            my $len = hex $1;
+            last if !$len;
+            $plain .= substr $body, 0, $len, '';
+            $body =~ s/^\r\n//;
+        }
+        $body = $plain;
+    }
+    $res->content($body);
+    return { interim => \@interim, res => $res, body => $body, raw => $raw };
+}
+
+# the top-level keys of a JSON object, in the order the text has them
+sub json_top_keys {
+    my $s = shift;
+    my ($depth, $i, @keys) = (0, 0);
+    while ($i < length $s) {
+        my $c = substr $s, $i, 1;
+        if ($c eq '"') {
+            my $j = $i + 1;
+            while ($j < length $s) {
+                my $d = substr $s, $j, 1;
+                if ($d eq '\\') { $j += 2; next }
+                last if $d eq '"';
+                $j++;
+            }
+            my $str = substr $s, $i, $j - $i + 1;
+            $i = $j + 1;
+            if ($depth == 1 && substr($s, $i) =~ /^\s*:/) {
+                push @keys, JSON::PP->new->allow_nonref->decode($str);
+            }
+            next;
+        }
+        $depth++ if $c eq '{' or $c eq '[';
+        $depth-- if $c eq '}' or $c eq ']';
+        $i++;
+    }
+    return \@keys;
+}
+
+# decode strictly: undef when the text is not valid JSON
+sub json_decode {
+    my $text = shift;
+    my $v = eval { JSON::PP->new->decode($text) };
+    return $v;
+}
+
+##
+## Table-driven checks. A case is
+##   { name => 'what it shows', req => { send_request args },
+##     want => { check => expected, ... } }
+## and every key of want is one assertion (json is three), so the plan is
+## count_checks(@cases).
+##
+
+my %check = (
+    status      => sub { is $_[0]{res}->code, $_[1], "$_[2]: status" },
+    interim     => sub { is join(',', @{ $_[0]{interim} }), $_[1],
+                            "$_[2]: interim responses" },
+    outcome     => sub { is scalar $_[0]{res}->header('X-Outcome'), $_[1],
+                            "$_[2]: EXPECT_OUTCOME" },
+    seen        => sub { is scalar $_[0]{res}->header('X-Seen-Expect'), $_[1],
+                            "$_[2]: Expect field seen by the handler" },
+    cgi_expect  => sub { is cgi($_[0])->{expect}, $_[1],
+                            "$_[2]: HTTP_EXPECT seen by the CGI" },
+    cgi_outcome => sub { is cgi($_[0])->{outcome}, $_[1],
+                            "$_[2]: EXPECT_OUTCOME seen by the CGI" },
+    cgi_bytes   => sub { is cgi($_[0])->{bytes}, $_[1],
+                            "$_[2]: body bytes the CGI read" },
+    ctype       => sub { is scalar $_[0]{res}->header('Content-Type'), $_[1],
+                            "$_[2]: Content-Type" },
+    body        => sub { is $_[0]{body}, $_[1], "$_[2]: body" },
+    body_like   => sub { like $_[0]{body}, $_[1], "$_[2]: body" },
+    connection  => sub { is lc(scalar $_[0]{res}->header('Connection') || ''),
+                            $_[1], "$_[2]: Connection" },
+    json        => sub { check_json($_[0]{body}, $_[1], $_[2]) },
+    clen        => sub { is scalar $_[0]{res}->header('Content-Length'),
+                            length $_[0]{body}, "$_[2]: Content-Length matches the body" },
+    ascii       => sub { like $_[0]{body}, qr/\A[\t\n\r\x20-\x7f]*\z/,
+                            "$_[2]: body is ASCII without raw control bytes" },
+    status_line => sub { like $_[0]{raw}, qr/\A\Q$_[1]\E\r\n/, "$_[2]: status line" },
+    header      => sub { is scalar $_[0]{res}->header($_[1][0]), $_[1][1],
+                            "$_[2]: $_[1][0]" },
+    has_header  => sub { ok defined scalar $_[0]{res}->header($_[1]),
+                            "$_[2]: $_[1] present" },
+    cgi_env     => sub { my %got = map { $_ => cgi($_[0])->{env}{$_} } keys %{ $_[1] };
+                         is_deeply \%got, $_[1], "$_[2]: CGI environment" },
+);
+
+sub cgi {
+    my $r = shift;
+    return $r->{cgi} ||= (json_decode($r->{body}) || {});
+}
+
+# three assertions: values, key order, status as a JSON number
+sub check_json {
+    my ($text, $pairs, $name) = @_;
+    my @pairs = @$pairs;
+    my %want = @pairs;
+    my @order = @pairs[ grep { !($_ % 2) } 0 .. $#pairs ];
+    my $got = json_decode($text);
+    is_deeply $got, \%want, "$name: JSON body"
+        or diag "body: $text";
+    is_deeply json_top_keys($text), \@order, "$name: JSON key order";
+    like $text, qr/"status"\s*:\s*417\s*[,}]/, "$name: status is the number 417";
+}
+
+sub count_checks {
+    my $n = 0;
+    for my $case (@_) {
+        $n += $_ eq 'json' ? 3 : 1 for keys %{ $case->{want} };
+    }
+    return $n;
+}
+
+sub run_case {
+    my $case = shift;
+    my $r = send_request(%{ $case->{req} });
+    for my $key (sort keys %{ $case->{want} }) {
+        my $fn = $check{$key} or die "unknown check $key";
+        $fn->($r, $case->{want}{$key}, $case->{name});
+    }
+    return $r;
+}
+
+# the expected 417 bodies, as ordered key/value lists
+my $DEFAULT_MESSAGE =
+    'The server cannot meet the expectation specified in the Expect header.';
+
+sub json_417 {
+    my %a = @_;
+    return [error     => exists $a{error} ? $a{error} : $DEFAULT_MESSAGE,
+            status    => 417,
+            expect    => $a{expect},
+            unmet     => $a{unmet},
+            supported => $a{supported}];
+}
+
+sub problem_417 {
+    my %a = @_;
+    return [type      => 'about:blank',
+            title     => 'Expectation Failed',
+            status    => 417,
+            detail    => exists $a{detail} ? $a{detail} : $DEFAULT_MESSAGE,
+            expect    => $a{expect},
+            unmet     => $a{unmet},
+            supported => $a{supported}];
+}
+
+## ---- end of the request helper ----
+
+my $HTML_TYPE = 'text/html; charset=iso-8859-1';
+my $STOCK_417 = qr{<title>417 Expectation Failed</title>.*The expectation given in the Expect request-header}s;
+my $BODY = "directive test body\n";
+my $LEN  = length $BODY;
+
+sub get  { my ($path, @expect) = @_;
+           return { vhost => 'cfg_main', path => $path, expect => \@expect } }
+sub post { my ($path, @expect) = @_;
+           return { vhost => 'cfg_main', method => 'POST', path => $path,
+                    expect => \@expect, body => $BODY } }
+sub on   { my ($vhost, $req) = @_; return { %$req, vhost => $vhost } }
+
+my @cases = (
+    ##
+    ## ExpectEngine
+    ##
+    { name => 'ExpectEngine On: unknown member gets the JSON 417',
+      req  => get('/engine-on/static', 'x-unk'),
+      want => { status => 417, ctype => 'application/json', outcome => 'rejected',
+                json => json_417(expect => 'x-unk', unmet => ['x-unk'],
+                                 supported => ['100-continue']) } },
+    { name => 'ExpectEngine On: 100-continue honoured',
+      req  => post('/engine-on/echo', '100-continue'),
+      want => { status => 200, interim => '100', cgi_outcome => 'continue',
+                cgi_expect => '100-continue', cgi_bytes => $LEN } },
+    { name => 'ExpectEngine Off: unknown member gets httpd\'s own HTML 417',
+      req  => get('/engine-off/static', 'x-unk'),
+      want => { status => 417, ctype => $HTML_TYPE, body_like => $STOCK_417,
+                outcome => undef } },
+    { name => 'ExpectEngine Off: 100-continue honoured as httpd does',
+      req  => post('/engine-off/echo', '100-continue'),
+      want => { status => 200, interim => '100', cgi_outcome => undef,
+                cgi_expect => '100-continue', cgi_bytes => $LEN } },
+    { name => 'ExpectEngine Off: 100-Continue in other case honoured',
+      req  => post('/engine-off/echo', '100-Continue'),
+      want => { status => 200, interim => '100', cgi_outcome => undef,
+                cgi_bytes => $LEN } },
+    { name => 'ExpectEngine Off: a list of two 100-continue gets the HTML 417',
+      req  => get('/engine-off/static', '100-continue, 100-continue'),
+      want => { status => 417, ctype => $HTML_TYPE, outcome => undef } },
+    { name => 'ExpectEngine Off: no EXPECT_OUTCOME without Expect',
+      req  => get('/engine-off/static'),
+      want => { status => 200, outcome => undef } },
+    { name => 'ExpectEngine Off: the scope\'s ExpectAllow does not apply',
+      req  => get('/engine-off-set/static', 'x-foo'),
+      want => { status => 417, ctype => $HTML_TYPE, outcome => undef } },
+    { name => 'ExpectEngine Off: the scope\'s ExpectUnknown Ignore does not apply',
+      req  => get('/engine-off-set/static', 'x-unk'),
+      want => { status => 417, ctype => $HTML_TYPE, outcome => undef } },
+    { name => 'ExpectEngine Off: the scope\'s ExpectContinue Reject does not apply',
+      req  => post('/engine-off-set/echo', '100-continue'),
+      want => { status => 200, interim => '100', cgi_outcome => undef,
+                cgi_bytes => $LEN } },
+    { name => 'ExpectEngine Off for a host: unknown member gets the HTML 417',
+      req  => on(cfg_off => get('/x/static', 'x-unk')),
+      want => { status => 417, ctype => $HTML_TYPE, body_like => $STOCK_417,
+                outcome => undef } },
+    { name => 'ExpectEngine Off for a host: 100-continue honoured',
+      req  => on(cfg_off => post('/x/echo', '100-continue')),
+      want => { status => 200, interim => '100', cgi_outcome => undef,
+                cgi_expect => '100-continue', cgi_bytes => $LEN } },
+    { name => 'ExpectEngine On inside an Off host: the JSON 417 again',
+      req  => on(cfg_off => get('/on/static', 'x-unk')),
+      want => { status => 417, ctype => 'application/json', outcome => 'rejected' } },
+
+    ##
+    ## ExpectContinue
+    ##
+    { name => 'default ExpectContinue (Defer): 100 Continue when the body is read',
+      req  => post('/default/echo', '100-continue'),
+      want => { status => 200, interim => '100', cgi_outcome => 'continue',
+                cgi_expect => '100-continue', cgi_bytes => $LEN } },
+    { name => 'default ExpectContinue (Defer): no 100 Continue when the handler never reads',
+      req  => { %{ get('/default/status', '100-continue') }, body => $BODY },
+      want => { status => 200, interim => '', outcome => 'continue',
+                connection => 'close' } },
+    { name => 'ExpectContinue Defer: 100 Continue when the body is read',
+      req  => post('/defer/echo', '100-continue'),
+      want => { status => 200, interim => '100', cgi_outcome => 'continue',
+                cgi_expect => '100-continue', cgi_bytes => $LEN } },
+    { name => 'ExpectContinue Defer: no 100 Continue when the handler never reads',
+      req  => { %{ get('/defer/status', '100-continue') }, body => $BODY },
+      want => { status => 200, interim => '', outcome => 'continue',
+                connection => 'close' } },
+    { name => 'ExpectContinue Immediate: 100 Continue although the handler never reads',
+      req  => { %{ get('/immediate/status', '100-continue') }, body => $BODY },
+      want => { status => 200, interim => '100', outcome => 'immediate' } },
+    { name => 'ExpectContinue Immediate: body read, 100-continue not passed on',
+      req  => post('/immediate/echo', '100-continue'),
+      want => { status => 200, interim => '100', cgi_outcome => 'immediate',
+                cgi_expect => undef, cgi_bytes => $LEN } },
+    { name => 'ExpectContinue Reject: 100-continue gets the 417',
+      req  => post('/reject/static', '100-continue'),
+      want => { status => 417, interim => '', outcome => 'rejected',
+                ctype => 'application/json', connection => 'close',
+                json => json_417(expect => '100-continue',
+                                 unmet => ['100-continue'], supported => []) } },
+    { name => 'ExpectContinue Reject: a request without Expect is served',
+      req  => { %{ post('/reject/echo') } },
+      want => { status => 200, cgi_outcome => undef, cgi_bytes => $LEN } },
+
+    ##
+    ## ExpectAllow
+    ##
+    { name => 'default ExpectAllow (None): extension refused',
+      req  => get('/default/static', 'x-foo'),
+      want => { status => 417, json => json_417(expect => 'x-foo', unmet => ['x-foo'],
+                                                supported => ['100-continue']) } },
+    { name => 'ExpectAllow None: extension refused',
+      req  => get('/allow-none/static', 'x-foo'),
+      want => { status => 417, json => json_417(expect => 'x-foo', unmet => ['x-foo'],
+                                                supported => ['100-continue']) } },
+    { name => 'ExpectAllow x-foo: x-foo accepted and passed on',
+      req  => get('/allow-one/echo', 'x-foo'),
+      want => { status => 200, cgi_outcome => 'accepted', cgi_expect => 'x-foo' } },
+    { name => 'ExpectAllow x-foo: X-FOO accepted in its own spelling',
+      req  => get('/allow-one/echo', 'X-FOO'),
+      want => { status => 200, cgi_outcome => 'accepted', cgi_expect => 'X-FOO' } },
+    { name => 'ExpectAllow x-foo: another extension refused',
+      req  => get('/allow-one/static', 'x-bar'),
+      want => { status => 417, json => json_417(expect => 'x-bar', unmet => ['x-bar'],
+                                                supported => ['100-continue', 'x-foo']) } },
+    { name => 'ExpectAllow x-foo x-bar: both accepted',
+      req  => get('/allow-two/echo', 'x-foo, x-bar'),
+      want => { status => 200, cgi_outcome => 'accepted', cgi_expect => 'x-foo, x-bar' } },
+    { name => 'ExpectAllow x-foo x-bar: a third refused, both listed as supported',
+      req  => get('/allow-two/static', 'x-baz'),
+      want => { status => 417, json => json_417(expect => 'x-baz', unmet => ['x-baz'],
+                                                supported => ['100-continue', 'x-foo', 'x-bar']) } },
+    { name => 'ExpectAllow X-Bar: x-bar accepted (names compare case-insensitively)',
+      req  => get('/allow-mixed-case/echo', 'x-bar'),
+      want => { status => 200, cgi_outcome => 'accepted', cgi_expect => 'x-bar' } },
+    { name => 'two ExpectAllow lines add up: both accepted',
+      req  => get('/allow-lines/echo', 'x-bar, x-foo'),
+      want => { status => 200, cgi_outcome => 'accepted', cgi_expect => 'x-bar, x-foo' } },
+    { name => 'two ExpectAllow lines add up: both listed as supported',
+      req  => get('/allow-lines/static', 'x-baz'),
+      want => { status => 417, json => json_417(expect => 'x-baz', unmet => ['x-baz'],
+                                                supported => ['100-continue', 'x-foo', 'x-bar']) } },
+    { name => 'ExpectAllow None after ExpectAllow x-foo clears it',
+      req  => get('/allow-cleared/static', 'x-foo'),
+      want => { status => 417, json => json_417(expect => 'x-foo', unmet => ['x-foo'],
+                                                supported => ['100-continue']) } },
+
+    ##
+    ## ExpectUnknown
+    ##
+    { name => 'default ExpectUnknown (Reject): unknown member refused',
+      req  => get('/default/static', 'x-unk'),
+      want => { status => 417, outcome => 'rejected' } },
+    { name => 'ExpectUnknown Reject: unknown member refused',
+      req  => get('/unknown-reject/static', 'x-unk'),
+      want => { status => 417, outcome => 'rejected',
+                json => json_417(expect => 'x-unk', unmet => ['x-unk'],
+                                 supported => ['100-continue']) } },
+    { name => 'ExpectUnknown Ignore: unknown member dropped',
+      req  => get('/unknown-ignore/echo', 'x-unk'),
+      want => { status => 200, cgi_outcome => 'ignored', cgi_expect => undef } },
+    { name => 'ExpectUnknown Ignore: the rest is processed',
+      req  => post('/unknown-ignore/echo', 'x-unk, 100-continue'),
+      want => { status => 200, interim => '100', cgi_outcome => 'continue',
+                cgi_expect => '100-continue', cgi_bytes => $LEN } },
+    { name => 'ExpectUnknown Ignore: allowed extensions still passed on',
+      req  => get('/ignore-allow/echo', 'x-unk, x-foo'),
+      want => { status => 200, cgi_outcome => 'accepted', cgi_expect => 'x-foo' } },
+
+    ##
+    ## ExpectErrorFormat
+    ##
+    { name => 'default ExpectErrorFormat (JSON)',
+      req  => get('/default/static', 'x-unk'),
+      want => { status => 417, ctype => 'application/json' } },
+    { name => 'ExpectErrorFormat JSON',
+      req  => get('/format-json/static', 'x-unk'),
+      want => { status => 417, ctype => 'application/json',
+                json => json_417(expect => 'x-unk', unmet => ['x-unk'],
+                                 supported => ['100-continue']) } },
+    { name => 'ExpectErrorFormat Problem',
+      req  => get('/format-problem/static', 'x-unk'),
+      want => { status => 417, ctype => 'application/problem+json',
+                json => problem_417(expect => 'x-unk', unmet => ['x-unk'],
+                                    supported => ['100-continue']) } },
+    { name => 'ExpectErrorFormat HTML: httpd\'s stock 417 page',
+      req  => get('/format-html/static', 'x-unk'),
+      want => { status => 417, ctype => $HTML_TYPE, body_like => $STOCK_417,
+                outcome => 'rejected' } },
+
+    ##
+    ## ExpectErrorMessage
+    ##
+    { name => 'default ExpectErrorMessage',
+      req  => get('/default/static', 'x-unk'),
+      want => { json => json_417(expect => 'x-unk', unmet => ['x-unk'],
+                                 supported => ['100-continue']) } },
+    { name => 'ExpectErrorMessage with quotes and a backslash',
+      req  => get('/message/static', 'x-unk'),
+      want => { status => 417,
+                json => json_417(error => 'Send the body without "Expect"; see C:\docs',
+                                 expect => 'x-unk', unmet => ['x-unk'],
+                                 supported => ['100-continue']) } },
+    { name => 'ExpectErrorMessage in the Problem body',
+      req  => get('/problem-message/static', 'x-unk'),
+      want => { status => 417,
+                json => problem_417(detail => 'Problem text from cfg_main',
+                                    expect => 'x-unk', unmet => ['x-unk'],
+                                    supported => ['100-continue']) } },
+
+    ##
+    ## <VirtualHost> scope
+    ##
+    { name => 'host-wide ExpectAllow: x-vhost accepted',
+      req  => on(cfg_vhost => get('/x/echo', 'x-vhost')),
+      want => { status => 200, cgi_outcome => 'accepted', cgi_expect => 'x-vhost' } },
+    { name => 'host-wide ExpectUnknown Ignore: unknown member dropped',
+      req  => on(cfg_vhost => get('/x/echo', 'x-unk')),
+      want => { status => 200, cgi_outcome => 'ignored', cgi_expect => undef } },
+    { name => 'host-wide ExpectContinue Reject, Problem format and message',
+      req  => on(cfg_vhost => post('/x/static', '100-continue')),
+      want => { status => 417, ctype => 'application/problem+json', interim => '',
+                json => problem_417(detail => 'Message of cfg_vhost',
+                                    expect => '100-continue', unmet => ['100-continue'],
+                                    supported => ['x-vhost']) } },
+
+    ##
+    ## .htaccess scope (Override FileInfo)
+    ##
+    { name => '.htaccess: ExpectContinue Reject, Problem format and message',
+      req  => post('/cfg/ht-all/ok.txt', '100-continue'),
+      want => { status => 417, ctype => 'application/problem+json', interim => '',
+                json => problem_417(detail => 'Message of ht-all/.htaccess',
+                                    expect => '100-continue', unmet => ['100-continue'],
+                                    supported => ['x-htaccess']) } },
+    { name => '.htaccess: ExpectAllow x-htaccess',
+      req  => get('/cfg/ht-all/ok.txt', 'x-htaccess'),
+      want => { status => 200, outcome => 'accepted', seen => 'x-htaccess' } },
+    { name => '.htaccess: ExpectUnknown Ignore',
+      req  => get('/cfg/ht-all/ok.txt', 'x-unk'),
+      want => { status => 200, outcome => 'ignored', seen => undef } },
+    { name => '.htaccess under AllowOverride None is not read',
+      req  => get('/cfg/ht-none/ok.txt', 'x-unk'),
+      want => { status => 417, outcome => 'rejected' } },
+    { name => '.htaccess without AllowOverride FileInfo: the directive is refused',
+      req  => get('/cfg/ht-authconfig/ok.txt'),
+      want => { status => 500 } },
+    { name => '.htaccess with an invalid ExpectContinue value: 500',
+      req  => get('/cfg/ht-bad/ok.txt'),
+      want => { status => 500 } },
+);
+
+plan tests => count_checks(@cases);
+
+run_case($_) for @cases;

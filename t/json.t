@@ -1,0 +1,464 @@
+# json.t — the JSON and Problem bodies of the 417, decoded with JSON::PP and
+# compared key by key, key order included; Content-Type, Content-Length,
+# HEAD; the 256-byte cut of "expect" and the 64-byte cut of malformed
+# "unmet" members; "supported" per scope; ExpectErrorMessage; hostile bytes
+# in the field (host cfg_unsafe, HttpProtocolOptions Unsafe) giving valid,
+# pure-ASCII JSON. Hosts in t/conf/extra.last.conf.in.
+
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test qw(-withtestmore);
+use Apache::TestRequest ();
+use HTTP::Response ();
+use IO::Select ();
+use JSON::PP ();
+
+## ---- request helper (the same in every cfg test file) ----
+## Requests go over a raw socket so that the Expect lines are sent exactly as
+## written, interim 1xx responses are seen, and a 100-continue request sends
+## its body only after a 100 Continue (as a real client does).
+
+# send_request(vhost => 'cfg_main', method => 'POST', path => '/x',
+#              proto => 'HTTP/1.1', expect => ['a', 'b'] (one line each),
+#              headers => [[Name => value], ...], body => 'bytes')
+#              nowait => 1 (send the body at once even with 100-continue)
+# returns { interim => ['100', ...], res => HTTP::Response, body => bytes,
+#           raw => everything received }
+sub send_request {
+    my %a = @_;
+    my $method = $a{method} || 'GET';
+    my $proto  = $a{proto}  || 'HTTP/1.1';
+    my $body   = $a{body};
+    my @lines  = ("$method $a{path} $proto", 'Host: localhost');
+    push @lines, "Expect: $_" for @{ $a{expect} || [] };
+    push @lines, "$_->[0]: $_->[1]" for @{ $a{headers} || [] };
+    my $framed = grep { lc($_->[0]) =~ /^(?:content-length|transfer-encoding)$/ }
+                 @{ $a{headers} || [] };
+    push @lines, 'Content-Length: ' . length $body if defined $body && !$framed;
+    push @lines, 'Connection: close';
+    my $head = join("\r\n", @lines) . "\r\n\r\n";
+
+    # wait for 100 Continue before the body, like a client would
+    my $wait = defined $body && length $body && $proto eq 'HTTP/1.1'
+        && grep { /100-continue/i } @{ $a{expect} || [] };
+    $wait = 0 if $a{nowait};
+
+    my $sock = Apache::TestRequest::vhost_socket($a{vhost})
+        or die "cannot connect to $a{vhost}: $!";
+    binmode $sock;
+    local $SIG{PIPE} = 'IGNORE';    # the server may close before the body is sent
+    my $raw = '';
+    local $SIG{ALRM} = sub { die "no complete answer from $a{vhost} $a{path}\n" };
+    alarm 60;
+    syswrite_all($sock, $head);
+    if (defined $body && !$wait) {
+        syswrite_all($sock, $body);
+    }
+    my $sent = !$wait;
+    my $select = IO::Select->new($sock);
+    while (1) {
+        if (!$sent) {
+            # send the body as soon as 100 Continue (or nothing at all
+            # within a while) has come; not when a final answer came
+            if ($raw =~ m{^HTTP/\d\.\d 100\b[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n}) {
+                syswrite_all($sock, $body);
+                $sent = 1;
+            }
+            elsif ($raw =~ m{^HTTP/\d\.\d [2-5]\d\d}) {
+                $sent = 1;    # final answer: keep the body
+            }
+            elsif (!$select->can_read(3)) {
+                syswrite_all($sock, $body);
+                $sent = 1;
+                next;
+            }
+        }
+        my $n = sysread $sock, my $buf, 65536;
+        last if !$n;
+        $raw .= $buf;
+    }
+    alarm 0;
+    close $sock;
+    return parse_response($raw, $method);
+}
+
+sub syswrite_all {
+    my ($sock, $data) = @_;
+    my $off = 0;
+    while ($off < length $data) {
+        my $n = syswrite $sock, $data, length($data) - $off, $off;
+        return unless defined $n;    # the server closed: fine for the test
+        $off += $n;
+    }
+}
+
+sub parse_response {
+    my ($raw, $method) = @_;
+    my $rest = $raw;
+    my @interim;
+    while ($rest =~ s{^HTTP/\d\.\d (1\d\d)[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n}{}) {
+        push @interim, $1;
+    }
+    my ($head, $body) = split /\r\n\r\n/, $rest, 2;
+    $body = '' unless defined $body;
+    my $res = HTTP::Response->parse(defined $head ? "$head\r\n" : '');
+    if (lc($res->header('Transfer-Encoding') || '') eq 'chunked') {
+        my $plain = '';
+        while ($body =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+            my $len = hex $1;
+            last if !$len;
+            $plain .= substr $body, 0, $len, '';
+            $body =~ s/^\r\n//;
+        }
+        $body = $plain;
+    }
+    $res->content($body);
+    return { interim => \@interim, res => $res, body => $body, raw => $raw };
+}
+
+# the top-level keys of a JSON object, in the order the text has them
+sub json_top_keys {
+    my $s = shift;
+    my ($depth, $i, @keys) = (0, 0);
+    while ($i < length $s) {
+        my $c = substr $s, $i, 1;
+        if ($c eq '"') {
+            my $j = $i + 1;
+            while ($j < length $s) {
+                my $d = substr $s, $j, 1;
+                if ($d eq '\\') { $j += 2; next }
+                last if $d eq '"';
+                $j++;
+            }
+            my $str = substr $s, $i, $j - $i + 1;
+            $i = $j + 1;
+            if ($depth == 1 && substr($s, $i) =~ /^\s*:/) {
+                push @keys, JSON::PP->new->allow_nonref->decode($str);
+            }
+            next;
+        }
+        $depth++ if $c eq '{' or $c eq '[';
+        $depth-- if $c eq '}' or $c eq ']';
+        $i++;
+    }
+    return \@keys;
+}
+
+# decode strictly: undef when the text is not valid JSON
+sub json_decode {
+    my $text = shift;
+    my $v = eval { JSON::PP->new->decode($text) };
+    return $v;
+}
+
+##
+## Table-driven checks. A case is
+##   { name => 'what it shows', req => { send_request args },
+##     want => { check => expected, ... } }
+## and every key of want is one assertion (json is three), so the plan is
+## count_checks(@cases).
+##
+
+my %check = (
+    status      => sub { is $_[0]{res}->code, $_[1], "$_[2]: status" },
+    interim     => sub { is join(',', @{ $_[0]{interim} }), $_[1],
+                            "$_[2]: interim responses" },
+    outcome     => sub { is scalar $_[0]{res}->header('X-Outcome'), $_[1],
+                            "$_[2]: EXPECT_OUTCOME" },
+    seen        => sub { is scalar $_[0]{res}->header('X-Seen-Expect'), $_[1],
+                            "$_[2]: Expect field seen by the handler" },
+    cgi_expect  => sub { is cgi($_[0])->{expect}, $_[1],
+                            "$_[2]: HTTP_EXPECT seen by the CGI" },
+    cgi_outcome => sub { is cgi($_[0])->{outcome}, $_[1],
+                            "$_[2]: EXPECT_OUTCOME seen by the CGI" },
+    cgi_bytes   => sub { is cgi($_[0])->{bytes}, $_[1],
+                            "$_[2]: body bytes the CGI read" },
+    ctype       => sub { is scalar $_[0]{res}->header('Content-Type'), $_[1],
+                            "$_[2]: Content-Type" },
+    body        => sub { is $_[0]{body}, $_[1], "$_[2]: body" },
+    body_like   => sub { like $_[0]{body}, $_[1], "$_[2]: body" },
+    connection  => sub { is lc(scalar $_[0]{res}->header('Connection') || ''),
+                            $_[1], "$_[2]: Connection" },
+    json        => sub { check_json($_[0]{body}, $_[1], $_[2]) },
+    clen        => sub { is scalar $_[0]{res}->header('Content-Length'),
+                            length $_[0]{body}, "$_[2]: Content-Length matches the body" },
+    ascii       => sub { like $_[0]{body}, qr/\A[\t\n\r\x20-\x7f]*\z/,
+                            "$_[2]: body is ASCII without raw control bytes" },
+    status_line => sub { like $_[0]{raw}, qr/\A\Q$_[1]\E\r\n/, "$_[2]: status line" },
+    header      => sub { is scalar $_[0]{res}->header($_[1][0]), $_[1][1],
+                            "$_[2]: $_[1][0]" },
+    has_header  => sub { ok defined scalar $_[0]{res}->header($_[1]),
+                            "$_[2]: $_[1] present" },
+    cgi_env     => sub { my %got = map { $_ => cgi($_[0])->{env}{$_} } keys %{ $_[1] };
+                         is_deeply \%got, $_[1], "$_[2]: CGI environment" },
+);
+
+sub cgi {
+    my $r = shift;
+    return $r->{cgi} ||= (json_decode($r->{body}) || {});
+}
+
+# three assertions: values, key order, status as a JSON number
+sub check_json {
+    my ($text, $pairs, $name) = @_;
+    my @pairs = @$pairs;
+    my %want = @pairs;
+    my @order = @pairs[ grep { !($_ % 2) } 0 .. $#pairs ];
+    my $got = json_decode($text);
+    is_deeply $got, \%want, "$name: JSON body"
+        or diag "body: $text";
+    is_deeply json_top_keys($text), \@order, "$name: JSON key order";
+    like $text, qr/"status"\s*:\s*417\s*[,}]/, "$name: status is the number 417";
+}
+
+sub count_checks {
+    my $n = 0;
+    for my $case (@_) {
+        $n += $_ eq 'json' ? 3 : 1 for keys %{ $case->{want} };
+    }
+    return $n;
+}
+
+sub run_case {
+    my $case = shift;
+    my $r = send_request(%{ $case->{req} });
+    for my $key (sort keys %{ $case->{want} }) {
+        my $fn = $check{$key} or die "unknown check $key";
+        $fn->($r, $case->{want}{$key}, $case->{name});
+    }
+    return $r;
+}
+
+# the expected 417 bodies, as ordered key/value lists
+my $DEFAULT_MESSAGE =
+    'The server cannot meet the expectation specified in the Expect header.';
+
+sub json_417 {
+    my %a = @_;
+    return [error     => exists $a{error} ? $a{error} : $DEFAULT_MESSAGE,
+            status    => 417,
+            expect    => $a{expect},
+            unmet     => $a{unmet},
+            supported => $a{supported}];
+}
+
+sub problem_417 {
+    my %a = @_;
+    return [type      => 'about:blank',
+            title     => 'Expectation Failed',
+            status    => 417,
+            detail    => exists $a{detail} ? $a{detail} : $DEFAULT_MESSAGE,
+            expect    => $a{expect},
+            unmet     => $a{unmet},
+            supported => $a{supported}];
+}
+
+## ---- end of the request helper ----
+
+sub get  { my ($path, @lines) = @_;
+           return { vhost => 'cfg_main', path => $path, expect => \@lines } }
+sub head { my ($path, @lines) = @_;
+           return { vhost => 'cfg_main', method => 'HEAD', path => $path,
+                    expect => \@lines } }
+sub unsafe { my ($path, @lines) = @_;
+             return { vhost => 'cfg_unsafe', path => $path, expect => \@lines } }
+
+sub cut256 { my $v = shift; return length $v > 256 ? substr($v, 0, 256) . '...' : $v }
+sub cut64  { my $v = shift; return length $v > 64  ? substr($v, 0, 64)  . '...' : $v }
+
+my $SUP = ['100-continue'];
+
+# field values
+my $long_name   = 'x-' . ('a' x 298);                 # 300 bytes, one token
+my $exactly256  = 'x-' . ('b' x 254);                 # 256 bytes
+my $just257     = 'x-' . ('c' x 255);                 # 257 bytes
+# the 256th byte is a quote: cut first, then escape
+my $quote_at_cut = 'x-' . ('d' x 253) . '"' . ('e' x 40);
+# backslash as the 256th byte
+my $bslash_at_cut = 'x-' . ('f' x 253) . '\\' . ('g' x 40);
+my $malformed_long = 'x@' . ('h' x 100);
+my $malformed_64   = 'x@' . ('i' x 62);
+my $quotes   = 'x-q"uo\\te\\"';
+my $controls = "x-c\x01\x02\x1b\x1f\x7fz";
+my $high     = "x-\xc3\xa9t\xff\x80\xfe";
+my $mixed    = "x-\x01\"\\\xe2\x80\xa8\x7f";
+# a 4 KiB field of many hostile members (no quotes: member borders are the
+# commas), padded to 4096 bytes with one plain name
+my @many;
+for (my $i = 0; ; $i++) {
+    my $m = sprintf "x-%d\\\x01\x1f\xfe\xff", $i;
+    last if length(join ', ', @many, $m) > 4000;
+    push @many, $m;
+}
+my $pad = 'x-' . ('p' x (4096 - length(join ', ', @many) - 2 - 2));
+my $four_k = join ', ', @many, $pad;
+die "4 KiB field is " . length($four_k) . " bytes" unless length $four_k == 4096;
+
+my @cases = (
+    ##
+    ## the two shapes
+    ##
+    { name => 'JSON body',
+      req  => get('/default/static', '100-continue, x-foo'),
+      want => { status => 417, status_line => 'HTTP/1.1 417 Expectation Failed',
+                ctype => 'application/json', clen => 1, ascii => 1,
+                json => json_417(expect => '100-continue, x-foo', unmet => ['x-foo'],
+                                 supported => $SUP) } },
+    { name => 'Problem body',
+      req  => get('/format-problem/static', '100-continue, x-foo'),
+      want => { status => 417, status_line => 'HTTP/1.1 417 Expectation Failed',
+                ctype => 'application/problem+json', clen => 1, ascii => 1,
+                json => problem_417(expect => '100-continue, x-foo', unmet => ['x-foo'],
+                                    supported => $SUP) } },
+    { name => 'HTML body has a matching Content-Length too',
+      req  => get('/format-html/static', 'x-foo'),
+      want => { status => 417, clen => 1 } },
+    { name => 'HEAD: JSON headers only',
+      req  => head('/default/static', 'x-foo'),
+      want => { status => 417, ctype => 'application/json', body => '' } },
+    { name => 'HEAD: Problem headers only',
+      req  => head('/format-problem/static', 'x-foo'),
+      want => { status => 417, ctype => 'application/problem+json', body => '' } },
+
+    ##
+    ## expect: the received value, several lines joined, cut at 256 bytes
+    ##
+    { name => 'expect: several lines joined with ", "',
+      req  => get('/default/static', 'x-one', 'x-two, x-three'),
+      want => { json => json_417(expect => 'x-one, x-two, x-three',
+                                 unmet => ['x-one', 'x-two', 'x-three'],
+                                 supported => $SUP) } },
+    { name => 'expect: 300 bytes cut at 256 and "..." added; unmet name whole',
+      req  => get('/default/static', $long_name),
+      want => { clen => 1,
+                json => json_417(expect => substr($long_name, 0, 256) . '...',
+                                 unmet => [$long_name], supported => $SUP) } },
+    { name => 'expect: exactly 256 bytes is not cut',
+      req  => get('/default/static', $exactly256),
+      want => { json => json_417(expect => $exactly256, unmet => [$exactly256],
+                                 supported => $SUP) } },
+    { name => 'expect: 257 bytes is cut',
+      req  => get('/default/static', $just257),
+      want => { json => json_417(expect => substr($just257, 0, 256) . '...',
+                                 unmet => [$just257], supported => $SUP) } },
+    { name => 'expect: cut over two lines',
+      req  => get('/default/static', 'x-first', $long_name),
+      want => { json => json_417(expect => cut256("x-first, $long_name"),
+                                 unmet => ['x-first', $long_name], supported => $SUP) } },
+    { name => 'expect: a quote as the last byte kept is escaped after the cut',
+      req  => unsafe('/x/static', $quote_at_cut),
+      want => { status => 417, ascii => 1,
+                json => json_417(expect => substr($quote_at_cut, 0, 256) . '...',
+                                 unmet => [cut64($quote_at_cut)], supported => $SUP) } },
+    { name => 'expect: a backslash as the last byte kept is escaped after the cut',
+      req  => unsafe('/x/static', $bslash_at_cut),
+      want => { status => 417, ascii => 1,
+                json => json_417(expect => substr($bslash_at_cut, 0, 256) . '...',
+                                 unmet => [cut64($bslash_at_cut)], supported => $SUP) } },
+
+    ##
+    ## unmet: names only, malformed members as raw text cut at 64 bytes
+    ##
+    { name => 'unmet: the name only, not the value and parameters',
+      req  => get('/default/static', 'x-foo=bar;p=1, X-Baz="q"'),
+      want => { json => json_417(expect => 'x-foo=bar;p=1, X-Baz="q"',
+                                 unmet => ['x-foo', 'X-Baz'], supported => $SUP) } },
+    { name => 'unmet: a malformed member of 102 bytes cut at 64',
+      req  => get('/default/static', $malformed_long),
+      want => { json => json_417(expect => $malformed_long,
+                                 unmet => [substr($malformed_long, 0, 64) . '...'],
+                                 supported => $SUP) } },
+    { name => 'unmet: a malformed member of exactly 64 bytes is not cut',
+      req  => get('/default/static', $malformed_64),
+      want => { json => json_417(expect => $malformed_64, unmet => [$malformed_64],
+                                 supported => $SUP) } },
+    { name => 'unmet: only the members that caused the 417, in received order',
+      req  => get('/allow-two/static', 'x-z, x-foo, 100-continue, x-a, x-bar'),
+      want => { json => json_417(expect => 'x-z, x-foo, 100-continue, x-a, x-bar',
+                                 unmet => ['x-z', 'x-a'],
+                                 supported => ['100-continue', 'x-foo', 'x-bar']) } },
+
+    ##
+    ## supported per scope
+    ##
+    { name => 'supported: nothing under ExpectContinue Reject without ExpectAllow',
+      req  => get('/reject/static', 'x-foo'),
+      want => { json => json_417(expect => 'x-foo', unmet => ['x-foo'], supported => []) } },
+    { name => 'supported: the ExpectAllow names under ExpectContinue Reject',
+      req  => get('/reject-allow/static', 'x-unk'),
+      want => { json => json_417(expect => 'x-unk', unmet => ['x-unk'],
+                                 supported => ['x-foo', 'x-bar']) } },
+    { name => 'supported: 100-continue and the ExpectAllow names',
+      req  => get('/allow-two/static', 'x-unk'),
+      want => { json => json_417(expect => 'x-unk', unmet => ['x-unk'],
+                                 supported => ['100-continue', 'x-foo', 'x-bar']) } },
+    { name => 'supported: Problem body with ExpectAllow names',
+      req  => get('/problem-allow/static', 'x-unk'),
+      want => { json => problem_417(expect => 'x-unk', unmet => ['x-unk'],
+                                    supported => ['100-continue', 'x-foo', 'x-bar']) } },
+    { name => 'supported: Problem body under ExpectContinue Reject',
+      req  => get('/problem-reject/static', 'x-unk'),
+      want => { json => problem_417(expect => 'x-unk', unmet => ['x-unk'],
+                                    supported => []) } },
+
+    ##
+    ## ExpectErrorMessage
+    ##
+    { name => 'custom message with quotes and a backslash',
+      req  => get('/message/static', 'x-unk'),
+      want => { ascii => 1,
+                json => json_417(error => 'Send the body without "Expect"; see C:\docs',
+                                 expect => 'x-unk', unmet => ['x-unk'], supported => $SUP) } },
+    { name => 'custom message in the Problem detail',
+      req  => get('/problem-message/static', 'x-unk'),
+      want => { json => problem_417(detail => 'Problem text from cfg_main',
+                                    expect => 'x-unk', unmet => ['x-unk'],
+                                    supported => $SUP) } },
+    { name => 'custom message with UTF-8 bytes comes out as ASCII escapes',
+      req  => get('/message-utf8/static', 'x-unk'),
+      want => { ascii => 1, body_like => qr/\\u00c3\\u00bc/i,
+                json => json_417(error => "Erwartung nicht erf\xc3\xbcllt \xe2\x80\x93 bitte ohne Expect",
+                                 expect => 'x-unk', unmet => ['x-unk'], supported => $SUP) } },
+
+    ##
+    ## hostile bytes (HttpProtocolOptions Unsafe lets them in)
+    ##
+    { name => 'hostile: quotes and backslashes',
+      req  => unsafe('/x/static', $quotes),
+      want => { status => 417, ctype => 'application/json', clen => 1, ascii => 1,
+                body_like => qr/x-q\\"uo\\\\te\\\\\\"/,
+                json => json_417(expect => $quotes, unmet => [$quotes], supported => $SUP) } },
+    { name => 'hostile: control bytes and DEL',
+      req  => unsafe('/x/static', $controls),
+      want => { status => 417, clen => 1, ascii => 1, body_like => qr/\\u0001\\u0002\\u001b\\u001f/i,
+                json => json_417(expect => $controls, unmet => [$controls], supported => $SUP) } },
+    { name => 'hostile: bytes >= 0x80',
+      req  => unsafe('/x/static', $high),
+      want => { status => 417, clen => 1, ascii => 1, body_like => qr/\\u00c3\\u00a9t\\u00ff\\u0080\\u00fe/i,
+                json => json_417(expect => $high, unmet => [$high], supported => $SUP) } },
+    { name => 'hostile: everything in one member, Problem body',
+      req  => unsafe('/problem/static', $mixed),
+      want => { status => 417, ctype => 'application/problem+json', clen => 1, ascii => 1,
+                json => problem_417(expect => $mixed, unmet => [$mixed], supported => $SUP) } },
+    { name => 'hostile: hostile bytes in a well-formed value',
+      req  => unsafe('/x/static', "x-v=\"\xff\\\"\xa0\""),
+      want => { status => 417, ascii => 1,
+                json => json_417(expect => "x-v=\"\xff\\\"\xa0\"", unmet => ['x-v'],
+                                 supported => $SUP) } },
+    { name => 'hostile: a 4 KiB field of hostile members',
+      req  => unsafe('/x/static', $four_k),
+      want => { status => 417, clen => 1, ascii => 1,
+                json => json_417(expect => cut256($four_k),
+                                 unmet => [(map { cut64($_) } @many), $pad],
+                                 supported => $SUP) } },
+    { name => 'hostile: a 4 KiB single token',
+      req  => unsafe('/x/static', 'x-' . ('k' x 4094)),
+      want => { status => 417, clen => 1, ascii => 1,
+                json => json_417(expect => cut256('x-' . ('k' x 4094)),
+                                 unmet => ['x-' . ('k' x 4094)], supported => $SUP) } },
+);
+
+plan tests => count_checks(@cases);
+
+run_case($_) for @cases;
