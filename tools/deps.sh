@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# tools/deps.sh — make sure the packages that build, run and test mod_expect
+# are installed (Debian/Ubuntu).
+#
+#   tools/deps.sh build   apxs and httpd: enough for `make` and `make run`
+#   tools/deps.sh test    the above plus the Apache::Test suite's needs
+#
+# Missing packages are installed with apt-get when running as root. Anyone
+# else gets the exact command to run and a non-zero exit status.
+set -euo pipefail
+
+what=${1:-test}
+
+build_pkgs=(apache2 apache2-dev curl)
+test_pkgs=(libapache2-mod-perl2 libwww-perl nghttp2-client)
+
+case $what in
+  build) pkgs=("${build_pkgs[@]}") ;;
+  test)  pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  # Not a Debian-style system: check the tools only and say what is needed.
+  missing=()
+  command -v apxs >/dev/null 2>&1 || missing+=(apxs)
+  if [ "$what" = test ]; then
+    perl -MApache::Test -e1 2>/dev/null || missing+=(Apache::Test)
+    perl -MLWP::UserAgent -e1 2>/dev/null || missing+=(LWP::UserAgent)
+    command -v curl >/dev/null 2>&1 || missing+=(curl)
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: missing ${missing[*]}; install them with your system's package manager" >&2
+    exit 1
+  fi
+  exit 0
+fi
+
+installed() {
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
+missing=()
+for p in "${pkgs[@]}"; do
+  installed "$p" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: these packages are missing: ${missing[*]}" >&2
+  echo "deps: install them with:" >&2
+  echo "sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"
