@@ -12,7 +12,9 @@ set -euo pipefail
 what=${1:-test}
 
 build_pkgs=(apache2 apache2-dev curl)
-test_pkgs=(libapache2-mod-perl2 libwww-perl nghttp2-client)
+# t/deb.t builds the Debian package (debhelper; dh_apache2 comes with apache2-dev)
+test_pkgs=(libapache2-mod-perl2 libwww-perl nghttp2-client
+           build-essential dpkg-dev fakeroot debhelper)
 
 case $what in
   build) pkgs=("${build_pkgs[@]}") ;;
