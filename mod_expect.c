@@ -95,6 +95,13 @@ module AP_MODULE_DECLARE_DATA expect_module;
 #define EXPECT_UNSET            -1
 
 #define EXPECT_IN_FILTER        "EXPECT_IN"
+
+/* Keeps the rare work out of the hot functions' frames. */
+#if defined(__GNUC__)
+#define EXPECT_NOINLINE __attribute__((noinline))
+#else
+#define EXPECT_NOINLINE
+#endif
 #define EXPECT_ERROR_FILTER     "EXPECT_ERROR"
 #define EXPECT_OUTCOME_VAR      "EXPECT_OUTCOME"
 
@@ -189,6 +196,8 @@ typedef struct {
     apr_array_header_t *members;
     int has_continue;       /* a bare 100-continue member is present */
     int wants_100;          /* ...on an HTTP/1.1+ request with content */
+    int may_wait;           /* some member starts with "100-continue": the
+                             * client may be holding its body back */
     int judged;             /* post_perdir_config has judged the members */
     int acted;              /* fixups has acted on the judgement */
     int stock;              /* ExpectEngine Off: httpd's own rules */
@@ -1101,6 +1110,57 @@ static apr_status_t expect_rename_line(ap_filter_t *f, apr_bucket_brigade *bb)
     return APR_SUCCESS;
 }
 
+/* The general case of a line start: its first bytes may be spread over
+ * buckets, or not have arrived yet.  Make sure the first seven bytes (or
+ * the whole line, when shorter) are at hand -- a name can be split across
+ * TCP segments -- then classify the line.  Header lines are read
+ * blocking; a non-blocking read is judged on what arrived. */
+static EXPECT_NOINLINE apr_status_t expect_line_start(ap_filter_t *f,
+                                                      expect_conn_ctx *ctx,
+                                                      apr_bucket_brigade *bb,
+                                                      apr_read_type_e block)
+{
+    char buf[EXPECT_NAME_LEN + 1];
+    const char *head;
+    apr_size_t got;
+    apr_status_t rv;
+
+    got = expect_peek(bb, buf, sizeof(buf), &head);
+    while (got < sizeof(buf) && !memchr(head, '\n', got)
+           && block == APR_BLOCK_READ) {
+        if (!ctx->more) {
+            ctx->more = apr_brigade_create(f->c->pool, f->c->bucket_alloc);
+        }
+        rv = ap_get_brigade(f->next, ctx->more, AP_MODE_GETLINE, block, 0);
+        if (rv != APR_SUCCESS || APR_BRIGADE_EMPTY(ctx->more)) {
+            apr_brigade_cleanup(ctx->more);
+            break;
+        }
+        APR_BRIGADE_CONCAT(bb, ctx->more);
+        got = expect_peek(bb, buf, sizeof(buf), &head);
+    }
+    if ((got >= 1 && head[0] == '\n')
+        || (got >= 2 && head[0] == '\r' && head[1] == '\n')) {
+        /* An empty line: before the request line httpd skips it; in the
+         * header block it ends the headers. */
+        if (ctx->state == EXPECT_LINES_HEADERS) {
+            ctx->state = EXPECT_LINES_PASS;
+        }
+    }
+    else if (ctx->state == EXPECT_LINES_REQUEST) {
+        ctx->state = EXPECT_LINES_HEADERS;  /* this is the request line */
+    }
+    else if (got == sizeof(buf) && head[EXPECT_NAME_LEN] == ':'
+             && expect_ci_equal(head, "expect", EXPECT_NAME_LEN)) {
+        if ((rv = expect_rename_line(f, bb)) != APR_SUCCESS) {
+            return rv;
+        }
+        ctx->stashed = 1;
+    }
+    ctx->mid_line = !expect_last_byte_is_lf(bb);
+    return APR_SUCCESS;
+}
+
 /* EXPECT_IN: a connection input filter (AP_FTYPE_CONNECTION, so above
  * mod_ssl's CONNECTION+5 and mod_reqtimeout's CONNECTION+8: it sees
  * decrypted bytes).  It only looks at AP_MODE_GETLINE reads while a header
@@ -1108,17 +1168,21 @@ static apr_status_t expect_rename_line(ap_filter_t *f, apr_bucket_brigade *bb)
  * that ends the headers; everything else passes straight through.  It
  * changes nothing but the six name bytes of "Expect:" lines, and passes up
  * exactly the line pieces it gets from below, so every other header is
- * read, folded, counted and limited by httpd exactly as without it. */
+ * read, folded, counted and limited by httpd exactly as without it.
+ *
+ * Every header line of every request comes through here, so the common
+ * case is decided on the first byte of the first bucket, with no copy:
+ * only a line that starts with 'E', 'e' or a lone CR needs a closer look. */
 static apr_status_t expect_in_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                      ap_input_mode_t mode,
                                      apr_read_type_e block,
                                      apr_off_t readbytes)
 {
     expect_conn_ctx *ctx = f->ctx;
+    apr_bucket *e;
+    const char *data;
+    apr_size_t len;
     apr_status_t rv;
-    char buf[EXPECT_NAME_LEN + 1];
-    const char *head;
-    apr_size_t got;
 
     if (mode != AP_MODE_GETLINE || ctx->state == EXPECT_LINES_PASS) {
         return ap_get_brigade(f->next, bb, mode, block, readbytes);
@@ -1127,47 +1191,36 @@ static apr_status_t expect_in_filter(ap_filter_t *f, apr_bucket_brigade *bb,
     if (rv != APR_SUCCESS || APR_BRIGADE_EMPTY(bb)) {
         return rv;
     }
-    if (!ctx->mid_line) {
-        /* A line starts here.  Make sure its first seven bytes (or all of
-         * it, when shorter) are at hand: a name can be split across TCP
-         * segments.  Header lines are read blocking; a non-blocking read
-         * is judged on what arrived. */
-        got = expect_peek(bb, buf, sizeof(buf), &head);
-        while (got < sizeof(buf) && !memchr(head, '\n', got)
-               && block == APR_BLOCK_READ) {
-            if (!ctx->more) {
-                ctx->more = apr_brigade_create(f->c->pool,
-                                               f->c->bucket_alloc);
-            }
-            rv = ap_get_brigade(f->next, ctx->more, mode, block, readbytes);
-            if (rv != APR_SUCCESS || APR_BRIGADE_EMPTY(ctx->more)) {
-                apr_brigade_cleanup(ctx->more);
-                break;
-            }
-            APR_BRIGADE_CONCAT(bb, ctx->more);
-            got = expect_peek(bb, buf, sizeof(buf), &head);
+    e = APR_BRIGADE_FIRST(bb);
+    if (APR_BUCKET_IS_METADATA(e)
+        || apr_bucket_read(e, &data, &len, APR_BLOCK_READ) != APR_SUCCESS
+        || len == 0) {
+        if (!ctx->mid_line) {
+            return expect_line_start(f, ctx, bb, block);
         }
-        if ((got >= 1 && head[0] == '\n')
-            || (got >= 2 && head[0] == '\r' && head[1] == '\n')) {
-            /* An empty line: before the request line httpd skips it; in
-             * the header block it ends the headers. */
+        ctx->mid_line = !expect_last_byte_is_lf(bb);
+        return APR_SUCCESS;
+    }
+    if (!ctx->mid_line) {
+        char c = data[0];
+        if (c == '\n' || (c == '\r' && len > 1 && data[1] == '\n')) {
             if (ctx->state == EXPECT_LINES_HEADERS) {
-                ctx->state = EXPECT_LINES_PASS;
+                ctx->state = EXPECT_LINES_PASS;     /* end of the headers */
             }
+        }
+        else if (c == 'E' || c == 'e' || c == '\r') {
+            return expect_line_start(f, ctx, bb, block);
         }
         else if (ctx->state == EXPECT_LINES_REQUEST) {
-            ctx->state = EXPECT_LINES_HEADERS;  /* this is the request line */
-        }
-        else if (got == sizeof(buf) && head[EXPECT_NAME_LEN] == ':'
-                 && (head[0] == 'E' || head[0] == 'e')
-                 && expect_ci_equal(head, "expect", EXPECT_NAME_LEN)) {
-            if ((rv = expect_rename_line(f, bb)) != APR_SUCCESS) {
-                return rv;
-            }
-            ctx->stashed = 1;
+            ctx->state = EXPECT_LINES_HEADERS;      /* the request line */
         }
     }
-    ctx->mid_line = !expect_last_byte_is_lf(bb);
+    if (APR_BUCKET_NEXT(e) == APR_BRIGADE_SENTINEL(bb)) {
+        ctx->mid_line = data[len - 1] != '\n';
+    }
+    else {
+        ctx->mid_line = !expect_last_byte_is_lf(bb);
+    }
     return APR_SUCCESS;
 }
 
@@ -1182,23 +1235,26 @@ static expect_request *expect_new_request(request_rec *r, const char *field)
 /* pre_read_request: for HTTP/1.x, arm the line filter for the header block
  * about to be read; for HTTP/2 (mod_http2 fills r->headers_in before this
  * hook and runs httpd's Expect check after it), take the field now. */
+static EXPECT_NOINLINE void expect_take_from_table(request_rec *r)
+{
+    const char *field = apr_table_get(r->headers_in, "Expect");
+    if (field) {
+        expect_new_request(r, field);
+        apr_table_unset(r->headers_in, "Expect");
+    }
+}
+
 static void expect_pre_read_request(request_rec *r, conn_rec *c)
 {
-    expect_conn_ctx *ctx;
-
-    if (!apr_is_empty_table(r->headers_in)) {
-        const char *field = apr_table_get(r->headers_in, "Expect");
-        if (field) {
-            expect_new_request(r, field);
-            apr_table_unset(r->headers_in, "Expect");
-        }
-        return;
-    }
-    ctx = ap_get_module_config(c->conn_config, &expect_module);
+    expect_conn_ctx *ctx = ap_get_module_config(c->conn_config,
+                                                &expect_module);
     if (ctx) {
         ctx->state = EXPECT_LINES_REQUEST;
         ctx->mid_line = 0;
         ctx->stashed = 0;
+    }
+    else {
+        expect_take_from_table(r);
     }
 }
 
@@ -1214,51 +1270,41 @@ static int expect_has_body(request_rec *r)
     return cl && ap_parse_strict_length(&len, cl) && len > 0;
 }
 
-/* post_read_request, APR_HOOK_REALLY_FIRST: put the field back under its
- * own name before any other module looks at the headers, parse it, and
- * note a 100-continue the way httpd would (r->expecting_100), so that a
- * final answer given before the decision (401, 403, a redirect) still
- * closes a connection whose body was never sent. */
-static int expect_post_read_request(request_rec *r)
+/* An internal redirect: the decision belongs to the initial request;
+ * carry its outcome so that logging and the target's <If> see it. */
+static EXPECT_NOINLINE int expect_carry_outcome(request_rec *r)
 {
-    expect_conn_ctx *ctx;
+    request_rec *initial = r->prev;
     expect_request *rec;
-    const char *field;
 
-    if (r->main) {
-        return DECLINED;
+    while (initial->prev) {
+        initial = initial->prev;
     }
-    if (r->prev) {
-        /* An internal redirect: the decision belongs to the initial
-         * request; carry its outcome so that logging sees it. */
-        request_rec *initial = r->prev;
-        while (initial->prev) {
-            initial = initial->prev;
-        }
-        rec = ap_get_module_config(initial->request_config, &expect_module);
-        if (rec && rec->acted && rec->outcome) {
-            apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR,
-                           rec->outcome);
-        }
-        return DECLINED;
+    rec = ap_get_module_config(initial->request_config, &expect_module);
+    if (rec && rec->acted && rec->outcome) {
+        apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
     }
+    return DECLINED;
+}
 
-    ctx = ap_get_module_config(r->connection->conn_config, &expect_module);
-    if (ctx) {
-        ctx->state = EXPECT_LINES_PASS;     /* e.g. after HTTP/0.9 */
-        if (ctx->stashed) {
-            ctx->stashed = 0;
-            field = apr_table_get(r->headers_in, EXPECT_STASH_FIELD);
-            apr_table_unset(r->headers_in, EXPECT_STASH_FIELD);
-            if (field) {
-                expect_new_request(r, field);
-            }
-        }
+static EXPECT_NOINLINE void expect_unstash(request_rec *r)
+{
+    const char *field = apr_table_get(r->headers_in, EXPECT_STASH_FIELD);
+
+    if (field) {
+        apr_table_unset(r->headers_in, EXPECT_STASH_FIELD);
+        expect_new_request(r, field);
     }
-    rec = ap_get_module_config(r->request_config, &expect_module);
-    if (!rec) {
-        return DECLINED;
-    }
+}
+
+/* The request carried Expect: count it, put the field back under its own
+ * name, parse it, and note a 100-continue the way httpd would. */
+static EXPECT_NOINLINE int expect_read_field(request_rec *r,
+                                             expect_request *rec)
+{
+    const expect_member *m;
+    int i;
+
     if (!rec->field[0]) {
         /* An empty field value means no expectation. */
         ap_set_module_config(r->request_config, &expect_module, NULL);
@@ -1268,14 +1314,13 @@ static int expect_post_read_request(request_rec *r)
     apr_table_setn(r->headers_in, "Expect", rec->field);
     rec->members = expect_parse(rec->field, strlen(rec->field), r->pool,
                                 expect_hash_seed);
-    {
-        const expect_member *m = (const expect_member *)rec->members->elts;
-        int i;
-        for (i = 0; i < rec->members->nelts; i++) {
-            if (m[i].kind == EXPECT_MEMBER_CONTINUE) {
-                rec->has_continue = 1;
-                break;
-            }
+    m = (const expect_member *)rec->members->elts;
+    for (i = 0; i < rec->members->nelts; i++) {
+        if (m[i].kind == EXPECT_MEMBER_CONTINUE) {
+            rec->has_continue = 1;
+        }
+        if (m[i].len >= 12 && expect_ci_equal(m[i].text, "100-continue", 12)) {
+            rec->may_wait = 1;
         }
     }
     if (rec->has_continue && r->proto_num >= HTTP_VERSION(1, 1)
@@ -1284,6 +1329,31 @@ static int expect_post_read_request(request_rec *r)
         r->expecting_100 = 1;
     }
     return DECLINED;
+}
+
+/* post_read_request, APR_HOOK_REALLY_FIRST: put the field back under its
+ * own name before any other module looks at the headers, parse it, and
+ * note a 100-continue the way httpd would (r->expecting_100), so that a
+ * final answer given before the decision (401, 403, a redirect) still
+ * closes a connection whose body was never sent. */
+static int expect_post_read_request(request_rec *r)
+{
+    expect_conn_ctx *ctx;
+    expect_request *rec;
+
+    if (r->prev) {
+        return expect_carry_outcome(r);
+    }
+    ctx = ap_get_module_config(r->connection->conn_config, &expect_module);
+    if (ctx) {
+        ctx->state = EXPECT_LINES_PASS;     /* e.g. after HTTP/0.9 */
+        if (ctx->stashed) {
+            ctx->stashed = 0;
+            expect_unstash(r);
+        }
+    }
+    rec = ap_get_module_config(r->request_config, &expect_module);
+    return rec ? expect_read_field(r, rec) : DECLINED;
 }
 
 static int expect_allowed(const expect_dir_conf *conf, const expect_member *m)
@@ -1409,34 +1479,36 @@ static void expect_judge_members(request_rec *r, expect_request *rec,
     }
 }
 
-/* post_perdir_config: judge the field as soon as the configuration of
- * the requested URL is final (after the location, directory, files and
- * <If> walks), and publish EXPECT_OUTCOME, so that per-directory SetEnvIf
- * (header_parser), access checkers and RewriteCond can use it.  Nothing
- * is answered yet: that waits for fixups, after access control.
- * Initial requests only: never subrequests, never again after an
- * internal redirect. */
-static int expect_post_perdir_config(request_rec *r)
+static EXPECT_NOINLINE void expect_judge(request_rec *r,
+                                         expect_request *rec)
 {
-    expect_request *rec;
-    expect_dir_conf *conf;
-
-    if (r->main || r->prev) {
-        return DECLINED;
-    }
-    rec = ap_get_module_config(r->request_config, &expect_module);
-    if (!rec || rec->judged) {
-        return DECLINED;
-    }
+    expect_dir_conf *conf = ap_get_module_config(r->per_dir_config,
+                                                 &expect_module);
     rec->judged = 1;
-    conf = ap_get_module_config(r->per_dir_config, &expect_module);
     rec->conf = conf;
     if (!EXPECT_GET(conf, engine, EXPECT_DEFAULT_ENGINE)) {
         rec->stock = 1;
-        return DECLINED;
+        return;
     }
     expect_judge_members(r, rec, conf);
     apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
+}
+
+/* header_parser, APR_HOOK_REALLY_FIRST: judge the field as soon as the
+ * configuration of the requested URL is final (httpd runs this phase
+ * after the location, directory, files and <If> walks, on initial
+ * requests only) and publish EXPECT_OUTCOME, so that per-directory
+ * SetEnvIf (a later header_parser), access checkers and RewriteCond can
+ * use it.  Nothing is answered yet: that waits for fixups, after access
+ * control.  Internal redirects and subrequests have a request_config of
+ * their own, without a record: never judged again. */
+static int expect_header_parser(request_rec *r)
+{
+    expect_request *rec = ap_get_module_config(r->request_config,
+                                               &expect_module);
+    if (rec && !rec->judged) {
+        expect_judge(r, rec);
+    }
     return DECLINED;
 }
 
@@ -1487,28 +1559,23 @@ static int expect_reject(request_rec *r, expect_request *rec)
     return HTTP_EXPECTATION_FAILED;
 }
 
-/* fixups, APR_HOOK_REALLY_FIRST: act on the judgement.  Fixups run after
- * authentication and authorization (a client without credentials gets
- * 401/403 first) and before the handler; first among fixups so that later
- * ones (mod_headers' RequestHeader, mod_rewrite's per-directory rules,
- * mod_dir) see the field as decided. */
-static int expect_fixups(request_rec *r)
+/* Act on the judgement: answer 417, or pass the accepted members on and
+ * send an immediate 100 Continue. */
+static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec)
 {
-    expect_request *rec;
-
-    if (r->main || r->prev) {
-        return DECLINED;
-    }
-    rec = ap_get_module_config(r->request_config, &expect_module);
-    if (!rec || !rec->judged || rec->acted) {
-        return DECLINED;
-    }
     rec->acted = 1;
     if (rec->stock) {
         return expect_decide_stock(r, rec);
     }
     expect_count(r, rec->counter);
     if (rec->unmet) {
+        if (rec->may_wait && !r->expecting_100 && expect_has_body(r)) {
+            /* "100-continue=1", "100-continue" from HTTP/1.0...: not the
+             * expectation, but the client may still be waiting for a 100
+             * before it sends the body.  Reading the body could only end in
+             * a timeout: close instead, as for a real 100-continue. */
+            r->connection->keepalive = AP_CONN_CLOSE;
+        }
         return expect_reject(r, rec);
     }
     if (rec->kept) {
@@ -1540,17 +1607,19 @@ static int expect_fixups(request_rec *r)
     return DECLINED;
 }
 
-/* log_transaction, APR_HOOK_REALLY_FIRST (before mod_log_config): a
- * request that access control (or anything before fixups) answered never
- * had its expectations acted on, so it names no outcome. */
-static int expect_log_transaction(request_rec *r)
+/* fixups, APR_HOOK_REALLY_FIRST: act on the judgement.  Fixups run after
+ * authentication and authorization (a client without credentials gets
+ * 401/403 first) and before the handler; first among fixups so that later
+ * ones (mod_headers' RequestHeader, mod_rewrite's per-directory rules,
+ * mod_dir) see the field as decided. */
+static int expect_fixups(request_rec *r)
 {
     expect_request *rec = ap_get_module_config(r->request_config,
                                                &expect_module);
-    if (rec && rec->judged && !rec->acted) {
-        apr_table_unset(r->subprocess_env, EXPECT_OUTCOME_VAR);
+    if (!rec || !rec->judged || rec->acted) {
+        return DECLINED;
     }
-    return DECLINED;
+    return expect_act(r, rec);
 }
 
 /* mod_proxy's optional proxy_fixups hook runs on the copy of the headers
@@ -1641,11 +1710,9 @@ static void expect_register_hooks(apr_pool_t *p)
                              APR_HOOK_MIDDLE);
     ap_hook_post_read_request(expect_post_read_request, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
-    ap_hook_post_perdir_config(expect_post_perdir_config, NULL, NULL,
-                               APR_HOOK_MIDDLE);
+    ap_hook_header_parser(expect_header_parser, NULL, NULL,
+                          APR_HOOK_REALLY_FIRST);
     ap_hook_fixups(expect_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_log_transaction(expect_log_transaction, NULL, NULL,
-                            APR_HOOK_REALLY_FIRST);
     ap_hook_insert_error_filter(expect_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(proxy, fixups, expect_proxy_fixups, NULL, NULL,
