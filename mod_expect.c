@@ -188,6 +188,12 @@ typedef struct {
     int mid_line;           /* the last bytes passed up did not end a line */
     int stashed;            /* an Expect line was renamed in this block */
     apr_bucket_brigade *more;
+    /* The filter keeps what it needs after its call down the chain here
+     * rather than in registers and on its stack: a leaner frame. */
+    ap_filter_t *f;
+    apr_read_type_e block;
+    const char *data;
+    apr_size_t len;
 } expect_conn_ctx;
 
 /* Per-request record, present only on requests that carried Expect. */
@@ -650,7 +656,16 @@ static void *expect_create_dir_conf(apr_pool_t *p, char *dir)
 static void *expect_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     expect_dir_conf *base = basev, *add = addv;
-    expect_dir_conf *conf = apr_palloc(p, sizeof(*conf));
+    expect_dir_conf *conf;
+
+    /* Sections without a directive of ours are merged on every request
+     * that walks them: they change nothing. */
+    if (add->engine == EXPECT_UNSET && add->cont == EXPECT_UNSET
+        && add->unknown == EXPECT_UNSET && add->format == EXPECT_UNSET
+        && !add->message && !add->allow) {
+        return base;
+    }
+    conf = apr_palloc(p, sizeof(*conf));
 
     EXPECT_MERGE(engine, EXPECT_UNSET);
     EXPECT_MERGE(cont, EXPECT_UNSET);
@@ -1027,7 +1042,7 @@ static int expect_pre_connection(conn_rec *c, void *csd)
     ctx = apr_pcalloc(c->pool, sizeof(*ctx));
     ctx->state = EXPECT_LINES_PASS;
     ap_set_module_config(c->conn_config, &expect_module, ctx);
-    ap_add_input_filter_handle(expect_in_filter_handle, ctx, NULL, c);
+    ctx->f = ap_add_input_filter_handle(expect_in_filter_handle, ctx, NULL, c);
     return DECLINED;
 }
 
@@ -1115,11 +1130,11 @@ static apr_status_t expect_rename_line(ap_filter_t *f, apr_bucket_brigade *bb)
  * the whole line, when shorter) are at hand -- a name can be split across
  * TCP segments -- then classify the line.  Header lines are read
  * blocking; a non-blocking read is judged on what arrived. */
-static EXPECT_NOINLINE apr_status_t expect_line_start(ap_filter_t *f,
-                                                      expect_conn_ctx *ctx,
-                                                      apr_bucket_brigade *bb,
-                                                      apr_read_type_e block)
+static EXPECT_NOINLINE apr_status_t expect_line_start(expect_conn_ctx *ctx,
+                                                      apr_bucket_brigade *bb)
 {
+    ap_filter_t *f = ctx->f;
+    apr_read_type_e block = ctx->block;
     char buf[EXPECT_NAME_LEN + 1];
     const char *head;
     apr_size_t got;
@@ -1161,6 +1176,28 @@ static EXPECT_NOINLINE apr_status_t expect_line_start(ap_filter_t *f,
     return APR_SUCCESS;
 }
 
+/* Whether a bucket's last byte is LF, for a heap bucket read in place
+ * (see expect_in_filter); -1 when that cannot be told so cheaply. */
+static APR_INLINE int expect_heap_ends_line(const apr_bucket *e)
+{
+    if (APR_BUCKET_IS_HEAP(e) && e->length) {
+        const char *base = ((const apr_bucket_heap *)e->data)->base;
+        return base[e->start + e->length - 1] == '\n';
+    }
+    return -1;
+}
+
+/* A line piece in several buckets (or led by a metadata or empty one). */
+static EXPECT_NOINLINE apr_status_t expect_line_piece(expect_conn_ctx *ctx,
+                                                      apr_bucket_brigade *bb)
+{
+    if (!ctx->mid_line) {
+        return expect_line_start(ctx, bb);
+    }
+    ctx->mid_line = !expect_last_byte_is_lf(bb);
+    return APR_SUCCESS;
+}
+
 /* EXPECT_IN: a connection input filter (AP_FTYPE_CONNECTION, so above
  * mod_ssl's CONNECTION+5 and mod_reqtimeout's CONNECTION+8: it sees
  * decrypted bytes).  It only looks at AP_MODE_GETLINE reads while a header
@@ -1173,55 +1210,96 @@ static EXPECT_NOINLINE apr_status_t expect_line_start(ap_filter_t *f,
  * Every header line of every request comes through here, so the common
  * case is decided on the first byte of the first bucket, with no copy:
  * only a line that starts with 'E', 'e' or a lone CR needs a closer look. */
+/* The end of a line piece of several buckets: is its last byte LF? */
+static EXPECT_NOINLINE apr_status_t expect_note_line_end(expect_conn_ctx *ctx,
+                                                        apr_bucket_brigade *bb)
+{
+    int lf = expect_heap_ends_line(APR_BRIGADE_LAST(bb));
+    ctx->mid_line = lf < 0 ? !expect_last_byte_is_lf(bb) : !lf;
+    return APR_SUCCESS;
+}
+
+/* Classify a line piece whose first bucket's bytes are ctx->data/len. */
+static APR_INLINE apr_status_t expect_classify_piece(expect_conn_ctx *ctx,
+                                                    apr_bucket_brigade *bb,
+                                                    apr_bucket *e)
+{
+    if (ctx->len == 0) {
+        return expect_line_piece(ctx, bb);
+    }
+    if (!ctx->mid_line) {
+        char c = ctx->data[0];
+        if (c == '\n' || (c == '\r' && ctx->len > 1 && ctx->data[1] == '\n')) {
+            if (ctx->state == EXPECT_LINES_HEADERS) {
+                ctx->state = EXPECT_LINES_PASS;     /* end of the headers */
+            }
+        }
+        else if (c == 'E' || c == 'e' || c == '\r') {
+            return expect_line_start(ctx, bb);
+        }
+        else if (ctx->state == EXPECT_LINES_REQUEST) {
+            ctx->state = EXPECT_LINES_HEADERS;      /* the request line */
+        }
+    }
+    if (APR_BUCKET_NEXT(e) != APR_BRIGADE_SENTINEL(bb)) {
+        return expect_note_line_end(ctx, bb);
+    }
+    ctx->mid_line = ctx->data[ctx->len - 1] != '\n';       /* one bucket */
+    return APR_SUCCESS;
+}
+
+/* A line piece that does not start with a heap bucket. */
+static EXPECT_NOINLINE apr_status_t expect_look_at_other(expect_conn_ctx *ctx,
+                                                        apr_bucket_brigade *bb)
+{
+    apr_bucket *e = APR_BRIGADE_FIRST(bb);
+
+    if (APR_BUCKET_IS_METADATA(e)
+        || apr_bucket_read(e, &ctx->data, &ctx->len, APR_BLOCK_READ)
+           != APR_SUCCESS) {
+        ctx->len = 0;
+    }
+    return expect_classify_piece(ctx, bb, e);
+}
+
+/* What the filter does with the line piece it got from below.  Heap
+ * buckets, which is what the core input filter and mod_ssl hand up, are
+ * looked at in place through the public apr_bucket_heap layout; every
+ * other case leaves through a tail call, so this stays a leaf. */
+static EXPECT_NOINLINE apr_status_t expect_look_at_line(expect_conn_ctx *ctx,
+                                                       apr_bucket_brigade *bb)
+{
+    apr_bucket *e;
+
+    if (APR_BRIGADE_EMPTY(bb)) {
+        return APR_SUCCESS;
+    }
+    e = APR_BRIGADE_FIRST(bb);
+    if (!APR_BUCKET_IS_HEAP(e)) {
+        return expect_look_at_other(ctx, bb);
+    }
+    ctx->data = ((apr_bucket_heap *)e->data)->base + e->start;
+    ctx->len = e->length;
+    return expect_classify_piece(ctx, bb, e);
+}
+
 static apr_status_t expect_in_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                      ap_input_mode_t mode,
                                      apr_read_type_e block,
                                      apr_off_t readbytes)
 {
     expect_conn_ctx *ctx = f->ctx;
-    apr_bucket *e;
-    const char *data;
-    apr_size_t len;
     apr_status_t rv;
 
     if (mode != AP_MODE_GETLINE || ctx->state == EXPECT_LINES_PASS) {
         return ap_get_brigade(f->next, bb, mode, block, readbytes);
     }
+    ctx->block = block;
     rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
-    if (rv != APR_SUCCESS || APR_BRIGADE_EMPTY(bb)) {
+    if (rv != APR_SUCCESS) {
         return rv;
     }
-    e = APR_BRIGADE_FIRST(bb);
-    if (APR_BUCKET_IS_METADATA(e)
-        || apr_bucket_read(e, &data, &len, APR_BLOCK_READ) != APR_SUCCESS
-        || len == 0) {
-        if (!ctx->mid_line) {
-            return expect_line_start(f, ctx, bb, block);
-        }
-        ctx->mid_line = !expect_last_byte_is_lf(bb);
-        return APR_SUCCESS;
-    }
-    if (!ctx->mid_line) {
-        char c = data[0];
-        if (c == '\n' || (c == '\r' && len > 1 && data[1] == '\n')) {
-            if (ctx->state == EXPECT_LINES_HEADERS) {
-                ctx->state = EXPECT_LINES_PASS;     /* end of the headers */
-            }
-        }
-        else if (c == 'E' || c == 'e' || c == '\r') {
-            return expect_line_start(f, ctx, bb, block);
-        }
-        else if (ctx->state == EXPECT_LINES_REQUEST) {
-            ctx->state = EXPECT_LINES_HEADERS;      /* the request line */
-        }
-    }
-    if (APR_BUCKET_NEXT(e) == APR_BRIGADE_SENTINEL(bb)) {
-        ctx->mid_line = data[len - 1] != '\n';
-    }
-    else {
-        ctx->mid_line = !expect_last_byte_is_lf(bb);
-    }
-    return APR_SUCCESS;
+    return expect_look_at_line(ctx, bb);
 }
 
 static expect_request *expect_new_request(request_rec *r, const char *field)
@@ -1336,24 +1414,34 @@ static EXPECT_NOINLINE int expect_read_field(request_rec *r,
  * note a 100-continue the way httpd would (r->expecting_100), so that a
  * final answer given before the decision (401, 403, a redirect) still
  * closes a connection whose body was never sent. */
-static int expect_post_read_request(request_rec *r)
+static EXPECT_NOINLINE int expect_post_read_slow(request_rec *r,
+                                                 expect_conn_ctx *ctx)
 {
-    expect_conn_ctx *ctx;
     expect_request *rec;
 
     if (r->prev) {
         return expect_carry_outcome(r);
     }
-    ctx = ap_get_module_config(r->connection->conn_config, &expect_module);
-    if (ctx) {
-        ctx->state = EXPECT_LINES_PASS;     /* e.g. after HTTP/0.9 */
-        if (ctx->stashed) {
-            ctx->stashed = 0;
-            expect_unstash(r);
-        }
+    if (ctx && ctx->stashed) {
+        ctx->stashed = 0;
+        expect_unstash(r);
     }
     rec = ap_get_module_config(r->request_config, &expect_module);
     return rec ? expect_read_field(r, rec) : DECLINED;
+}
+
+static int expect_post_read_request(request_rec *r)
+{
+    expect_conn_ctx *ctx = ap_get_module_config(r->connection->conn_config,
+                                                &expect_module);
+    if (ctx) {
+        ctx->state = EXPECT_LINES_PASS;     /* e.g. after HTTP/0.9 */
+    }
+    if ((ctx && ctx->stashed) || r->prev
+        || ap_get_module_config(r->request_config, &expect_module)) {
+        return expect_post_read_slow(r, ctx);
+    }
+    return DECLINED;
 }
 
 static int expect_allowed(const expect_dir_conf *conf, const expect_member *m)
