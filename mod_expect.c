@@ -680,79 +680,44 @@ static void *expect_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 #define EXPECT_GET(conf, field, dflt) \
     ((conf)->field == EXPECT_UNSET ? (dflt) : (conf)->field)
 
-/* TAKE1 rather than FLAG: httpd's FLAG parser lets "On Off" through. */
-static const char *expect_set_engine(cmd_parms *cmd, void *dconf,
-                                     const char *arg)
-{
-    expect_dir_conf *conf = dconf;
-    if (!strcasecmp(arg, "On")) {
-        conf->engine = 1;
-    }
-    else if (!strcasecmp(arg, "Off")) {
-        conf->engine = 0;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not On or Off",
-                            cmd->cmd->name, arg);
-    }
-    return NULL;
-}
+/* The keyword directives share one setter; cmd->info describes each. */
+typedef struct {
+    apr_size_t offset;          /* of the int field in expect_dir_conf */
+    const char *choices;        /* for the error message */
+    const char *words[4];       /* keyword i sets the value i */
+} expect_keywords;
 
-static const char *expect_set_continue(cmd_parms *cmd, void *dconf,
-                                       const char *arg)
-{
-    expect_dir_conf *conf = dconf;
-    if (!strcasecmp(arg, "Defer")) {
-        conf->cont = EXPECT_CONTINUE_DEFER;
-    }
-    else if (!strcasecmp(arg, "Immediate")) {
-        conf->cont = EXPECT_CONTINUE_IMMEDIATE;
-    }
-    else if (!strcasecmp(arg, "Reject")) {
-        conf->cont = EXPECT_CONTINUE_REJECT;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not Defer, Immediate "
-                            "or Reject", cmd->cmd->name, arg);
-    }
-    return NULL;
-}
+static expect_keywords expect_engine_words = {
+    APR_OFFSETOF(expect_dir_conf, engine), "On or Off", { "Off", "On" }
+};
+static expect_keywords expect_continue_words = {
+    APR_OFFSETOF(expect_dir_conf, cont), "Defer, Immediate or Reject",
+    { "Defer", "Immediate", "Reject" }      /* expect_continue_e order */
+};
+static expect_keywords expect_unknown_words = {
+    APR_OFFSETOF(expect_dir_conf, unknown), "Reject or Ignore",
+    { "Reject", "Ignore" }                  /* expect_unknown_e order */
+};
+static expect_keywords expect_format_words = {
+    APR_OFFSETOF(expect_dir_conf, format), "JSON, Problem or HTML",
+    { "JSON", "Problem", "HTML" }           /* expect_format_e order */
+};
 
-static const char *expect_set_unknown(cmd_parms *cmd, void *dconf,
+/* TAKE1 for ExpectEngine too: httpd's FLAG parser lets "On Off" through. */
+static const char *expect_set_keyword(cmd_parms *cmd, void *dconf,
                                       const char *arg)
 {
-    expect_dir_conf *conf = dconf;
-    if (!strcasecmp(arg, "Reject")) {
-        conf->unknown = EXPECT_UNKNOWN_REJECT;
-    }
-    else if (!strcasecmp(arg, "Ignore")) {
-        conf->unknown = EXPECT_UNKNOWN_IGNORE;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not Reject or Ignore",
-                            cmd->cmd->name, arg);
-    }
-    return NULL;
-}
+    const expect_keywords *kw = cmd->info;
+    int i;
 
-static const char *expect_set_format(cmd_parms *cmd, void *dconf,
-                                     const char *arg)
-{
-    expect_dir_conf *conf = dconf;
-    if (!strcasecmp(arg, "JSON")) {
-        conf->format = EXPECT_FORMAT_JSON;
+    for (i = 0; i < 4 && kw->words[i]; i++) {
+        if (!strcasecmp(arg, kw->words[i])) {
+            *(int *)((char *)dconf + kw->offset) = i;
+            return NULL;
+        }
     }
-    else if (!strcasecmp(arg, "Problem")) {
-        conf->format = EXPECT_FORMAT_PROBLEM;
-    }
-    else if (!strcasecmp(arg, "HTML")) {
-        conf->format = EXPECT_FORMAT_HTML;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not JSON, Problem or "
-                            "HTML", cmd->cmd->name, arg);
-    }
-    return NULL;
+    return apr_psprintf(cmd->pool, "%s: '%s' is not %s", cmd->cmd->name, arg,
+                        kw->choices);
 }
 
 static const char *expect_set_message(cmd_parms *cmd, void *dconf,
@@ -1817,21 +1782,24 @@ static void expect_register_hooks(apr_pool_t *p)
 }
 
 static const command_rec expect_cmds[] = {
-    AP_INIT_TAKE1("ExpectEngine", expect_set_engine, NULL,
-                 RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+    AP_INIT_TAKE1("ExpectEngine", expect_set_keyword, &expect_engine_words,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "On to judge Expect here, Off for httpd's own handling"),
-    AP_INIT_TAKE1("ExpectContinue", expect_set_continue, NULL,
+    AP_INIT_TAKE1("ExpectContinue", expect_set_keyword,
+                  &expect_continue_words,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "Defer, Immediate or Reject: how 100-continue is handled"),
     AP_INIT_TAKE_ARGV("ExpectAllow", expect_set_allow, NULL,
                       RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                       "None, or the extension expectations accepted and "
                       "passed on"),
-    AP_INIT_TAKE1("ExpectUnknown", expect_set_unknown, NULL,
+    AP_INIT_TAKE1("ExpectUnknown", expect_set_keyword,
+                  &expect_unknown_words,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "Reject or Ignore: what happens to expectations that are "
                   "neither 100-continue nor allowed"),
-    AP_INIT_TAKE1("ExpectErrorFormat", expect_set_format, NULL,
+    AP_INIT_TAKE1("ExpectErrorFormat", expect_set_keyword,
+                  &expect_format_words,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "JSON, Problem or HTML: the body of a 417"),
     AP_INIT_TAKE1("ExpectErrorMessage", expect_set_message, NULL,
