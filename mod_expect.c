@@ -1569,24 +1569,27 @@ static int expect_reject(request_rec *r, expect_request *rec)
 {
     const expect_dir_conf *conf = rec->conf;
     int format = EXPECT_GET(conf, format, EXPECT_DEFAULT_FORMAT);
-    const char *quoted = expect_quote_field(r->pool, rec->field,
-                                            strlen(rec->field));
-    expect_buf names = { r->pool, NULL, 0, 0 };
-    int i;
 
-    for (i = 0; i < rec->unmet->nelts; i++) {
-        if (i) {
-            expect_buf_add(&names, ", ", 2);
+    if (APLOGrinfo(r)) {
+        expect_buf names = { r->pool, NULL, 0, 0 };
+        int i;
+
+        for (i = 0; i < rec->unmet->nelts; i++) {
+            if (i) {
+                expect_buf_add(&names, ", ", 2);
+            }
+            expect_json_member(&names, APR_ARRAY_IDX(rec->unmet, i,
+                                                     const expect_member *));
         }
-        expect_json_member(&names, APR_ARRAY_IDX(rec->unmet, i,
-                                                 const expect_member *));
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "417 for Expect \"%s\": unmet %s (%s%s%s)",
+                      expect_quote_field(r->pool, rec->field,
+                                         strlen(rec->field)),
+                      names.data,
+                      rec->by_continue ? "ExpectContinue Reject" : "",
+                      rec->by_continue && rec->by_unknown ? ", " : "",
+                      rec->by_unknown ? "ExpectUnknown Reject" : "");
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "417 for Expect \"%s\": unmet %s (%s%s%s)", quoted,
-                  names.data,
-                  rec->by_continue ? "ExpectContinue Reject" : "",
-                  rec->by_continue && rec->by_unknown ? ", " : "",
-                  rec->by_unknown ? "ExpectUnknown Reject" : "");
 
     if (format != EXPECT_FORMAT_HTML) {
         int cont = EXPECT_GET(conf, cont, EXPECT_DEFAULT_CONTINUE);
