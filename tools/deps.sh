@@ -4,6 +4,7 @@
 #
 #   tools/deps.sh build   apxs and httpd: enough for `make` and `make run`
 #   tools/deps.sh test    the above plus the Apache::Test suite's needs
+#   tools/deps.sh sanitize|fuzz|soak   what those make targets need
 #
 # Missing packages are installed with apt-get when running as root. Anyone
 # else gets the exact command to run and a non-zero exit status.
@@ -16,10 +17,20 @@ build_pkgs=(apache2 apache2-dev curl)
 test_pkgs=(libapache2-mod-perl2 libwww-perl nghttp2-client
            build-essential dpkg-dev fakeroot debhelper)
 
+# make sanitize preloads gcc's libasan/libubsan into httpd
+sanitize_pkgs=(libgcc-12-dev)
+# make fuzz: libFuzzer comes with Debian's clang; lld links the targets
+fuzz_pkgs=(clang libclang-rt-14-dev lld)
+# make soak: wrk for HTTP/1.1 load, h2load (nghttp2-client) for HTTP/2
+soak_pkgs=(wrk nghttp2-client curl)
+
 case $what in
-  build) pkgs=("${build_pkgs[@]}") ;;
-  test)  pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  build)    pkgs=("${build_pkgs[@]}") ;;
+  test)     pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  sanitize) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${sanitize_pkgs[@]}") ;;
+  fuzz)     pkgs=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+  soak)     pkgs=("${build_pkgs[@]}" "${soak_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|sanitize|fuzz|soak" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
