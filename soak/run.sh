@@ -14,14 +14,15 @@
 #   continue  10%  soak/continue.pl: Expect: 100-continue uploads,
 #                  100 Continue before the body, then 200 with the length
 # Concurrency: SOAK_CONNS (default 48) connections spread over the classes.
-# The warm-up (SOAK_WARMUP requests, default 100000, same mix) is not counted.
+# The warm-up (SOAK_WARMUP requests, default 400000, same mix) is not counted:
+# it lets thread allocators, mod_http2 and mod_lua reach their working size.
 # Everything runs on 127.0.0.1:SOAK_PORT; the whole run is bounded by
 # SOAK_TIMEOUT seconds per phase.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 total=${SOAK_REQUESTS:-200000}
-warmup=${SOAK_WARMUP:-100000}
+warmup=${SOAK_WARMUP:-400000}
 port=${SOAK_PORT:-9090}
 conns=${SOAK_CONNS:-48}
 rss_pct=${SOAK_RSS_PCT:-5}
