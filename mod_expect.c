@@ -204,7 +204,7 @@ typedef struct {
     int wants_100;          /* ...on an HTTP/1.1+ request with content */
     int may_wait;           /* some member starts with "100-continue": the
                              * client may be holding its body back */
-    int judged;             /* post_perdir_config has judged the members */
+    int judged;             /* header_parser has judged the members */
     int acted;              /* fixups has acted on the judgement */
     int stock;              /* ExpectEngine Off: httpd's own rules */
     const expect_dir_conf *conf;    /* the scope that judged */
