@@ -15,7 +15,7 @@
 #                  100 Continue before the body, then 200 with the length
 # Concurrency: SOAK_CONNS (default 48) connections spread over the classes.
 # The warm-up (SOAK_WARMUP requests, default 400000, same mix) is not counted:
-# it lets thread allocators, mod_http2 and mod_lua reach their working size.
+# it lets the thread allocators and mod_http2 reach their working size.
 # Everything runs on 127.0.0.1:SOAK_PORT; the whole run is bounded by
 # SOAK_TIMEOUT seconds per phase.
 set -uo pipefail
@@ -39,7 +39,6 @@ work=$(mktemp -d /tmp/mod_expect-soak.XXXXXX)
 chmod 755 "$work"
 mkdir -p "$work/htdocs"
 echo hello > "$work/htdocs/index.txt"
-cp "$top/soak/upload.lua" "$work/htdocs/"
 chmod -R a+rX "$work"
 user=""
 [ "$(id -u)" = 0 ] && user="User nobody

@@ -1,8 +1,8 @@
 -- wrk script of `make soak`. The request class comes from SOAK_CLASS:
 --   plain     GET /index.txt                                   -> 200
---   rejected  POST /upload, Expect: x-bad, body sent at once   -> 417
+--   rejected  POST /index.txt, Expect: x-bad, body sent at once   -> 417
 --             (alternating with GET /index.txt, Expect: x-bad)
---   allowed   GET /index.txt or POST /upload, Expect: x-trace  -> 200
+--   allowed   GET /index.txt or POST /index.txt, Expect: x-trace  -> 200
 -- Each thread stops after SOAK_PER_THREAD responses and appends a line to
 -- SOAK_DONE_FILE; soak/run.sh then interrupts wrk. done() prints one line
 --   SOAK class=<c> responses=<n> status_<code>=<n> ... errors=<n>
@@ -26,14 +26,14 @@ function init(args)
         reqs = { get }
     elseif class == "rejected" then
         reqs = {
-            wrk.format("POST", "/upload", { ["Expect"] = "x-bad",
+            wrk.format("POST", "/index.txt", { ["Expect"] = "x-bad",
                        ["Content-Type"] = "application/octet-stream" }, body),
             wrk.format("GET", "/index.txt", { ["Expect"] = "x-bad" }),
         }
     elseif class == "allowed" then
         reqs = {
             wrk.format("GET", "/index.txt", { ["Expect"] = "x-trace" }),
-            wrk.format("POST", "/upload", { ["Expect"] = "x-trace",
+            wrk.format("POST", "/index.txt", { ["Expect"] = "x-trace",
                        ["Content-Type"] = "application/octet-stream" }, body),
         }
     else
