@@ -204,10 +204,10 @@ typedef struct {
     int wants_100;          /* ...on an HTTP/1.1+ request with content */
     int may_wait;           /* some member starts with "100-continue": the
                              * client may be holding its body back */
-    int judged;             /* header_parser has judged the members */
+    int judged;             /* the members have been judged */
     int acted;              /* fixups has acted on the judgement */
     int stock;              /* ExpectEngine Off: httpd's own rules */
-    const expect_dir_conf *conf;    /* the scope that judged */
+    const expect_dir_conf *conf;    /* the configuration that judged */
     apr_array_header_t *unmet;      /* of const expect_member * */
     int by_continue;        /* 100-continue under ExpectContinue Reject */
     int by_unknown;         /* an unknown member under ExpectUnknown Reject */
@@ -1532,6 +1532,9 @@ static void expect_judge_members(request_rec *r, expect_request *rec,
     }
 }
 
+/* Judge the members under the configuration r->per_dir_config holds now,
+ * and publish the outcome.  A second judgement (see expect_act)
+ * starts from scratch. */
 static EXPECT_NOINLINE void expect_judge(request_rec *r,
                                          expect_request *rec)
 {
@@ -1539,28 +1542,54 @@ static EXPECT_NOINLINE void expect_judge(request_rec *r,
                                                  &expect_module);
     rec->judged = 1;
     rec->conf = conf;
+    rec->stock = 0;
+    rec->unmet = NULL;
+    rec->by_continue = rec->by_unknown = 0;
     if (!EXPECT_GET(conf, engine, EXPECT_DEFAULT_ENGINE)) {
         rec->stock = 1;
+        rec->outcome = NULL;
+        apr_table_unset(r->subprocess_env, EXPECT_OUTCOME_VAR);
         return;
     }
     expect_judge_members(r, rec, conf);
     apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
 }
 
-/* header_parser, APR_HOOK_REALLY_FIRST: judge the field as soon as the
- * configuration of the requested URL is final (httpd runs this phase
- * after the location, directory, files and <If> walks, on initial
- * requests only) and publish EXPECT_OUTCOME, so that per-directory
- * SetEnvIf (a later header_parser), access checkers and RewriteCond can
- * use it.  Nothing is answered yet: that waits for fixups, after access
- * control.  Internal redirects and subrequests have a request_config of
- * their own, without a record: never judged again. */
-static int expect_header_parser(request_rec *r)
+/* The judgement, made before the <If> walk so that <If> conditions, and
+ * everything after them (per-directory SetEnvIf, access checkers,
+ * RewriteCond), can use EXPECT_OUTCOME: the same directory, files and
+ * location walks that core's map_to_storage and the location walk after
+ * it are about to run (their caches make httpd's own runs that follow
+ * hits), then r->per_dir_config is put back as it was.  Proxied requests
+ * are mapped by mod_proxy's own walk of <Proxy> sections: for them the
+ * location walk alone.  fixups judges again if the final configuration
+ * differs (an <If> or <Proxy> section with a directive of this module). */
+static EXPECT_NOINLINE void expect_preview(request_rec *r,
+                                           expect_request *rec)
+{
+    ap_conf_vector_t *saved = r->per_dir_config;
+
+    if (r->proxyreq
+        || (r->filename && !strncmp(r->filename, "proxy:", 6))) {
+        if (ap_location_walk(r) == OK) {
+            expect_judge(r, rec);
+        }
+    }
+    else if (ap_directory_walk(r) == OK && ap_file_walk(r) == OK
+             && ap_location_walk(r) == OK) {
+        expect_judge(r, rec);
+    }
+    r->per_dir_config = saved;
+}
+
+/* map_to_storage, APR_HOOK_REALLY_FIRST, so before core's and mod_proxy's:
+ * only looks (DECLINED), on requests that carry Expect. */
+static int expect_map_to_storage(request_rec *r)
 {
     expect_request *rec = ap_get_module_config(r->request_config,
                                                &expect_module);
     if (rec && !rec->judged) {
-        expect_judge(r, rec);
+        expect_preview(r, rec);
     }
     return DECLINED;
 }
@@ -1619,6 +1648,11 @@ static int expect_reject(request_rec *r, expect_request *rec)
  * send an immediate 100 Continue. */
 static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec)
 {
+    if (!rec->judged
+        || rec->conf != ap_get_module_config(r->per_dir_config,
+                                             &expect_module)) {
+        expect_judge(r, rec);
+    }
     rec->acted = 1;
     if (rec->stock) {
         return expect_decide_stock(r, rec);
@@ -1672,7 +1706,7 @@ static int expect_fixups(request_rec *r)
 {
     expect_request *rec = ap_get_module_config(r->request_config,
                                                &expect_module);
-    if (!rec || !rec->judged || rec->acted) {
+    if (!rec || rec->acted) {
         return DECLINED;
     }
     return expect_act(r, rec);
@@ -1766,8 +1800,8 @@ static void expect_register_hooks(apr_pool_t *p)
                              APR_HOOK_MIDDLE);
     ap_hook_post_read_request(expect_post_read_request, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
-    ap_hook_header_parser(expect_header_parser, NULL, NULL,
-                          APR_HOOK_REALLY_FIRST);
+    ap_hook_map_to_storage(expect_map_to_storage, NULL, NULL,
+                           APR_HOOK_REALLY_FIRST);
     ap_hook_fixups(expect_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_insert_error_filter(expect_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
