@@ -183,7 +183,7 @@ if [ "$diff" -gt "$limit" ]; then
   echo "soak: FAIL: resident memory moved more than ${rss_pct}%"; fail=1
 fi
 if [ $fail = 0 ]; then
-  echo "make soak: PASS"; rm -rf "$work"
+  echo "make soak: PASS"; trap - EXIT; stop; rm -rf "$work"
 else
   echo "make soak: FAIL (logs in $work)"; trap - EXIT; stop
 fi
