@@ -114,6 +114,11 @@ for (1 .. 50) { last if -s $pidfile; select undef, undef, undef, 0.1 }
 my $parent = do { open my $fh, '<', $pidfile; my $p = <$fh>; chomp $p if $p; $p };
 
 END {
+    # Also when the test died before it read the pid file.
+    if (!$parent && $pidfile && open my $fh, '<', $pidfile) {
+        $parent = <$fh>;
+        chomp $parent if defined $parent;
+    }
     if ($parent && kill 0, $parent) {
         system($httpd, '-f', $conf, '-k', 'stop');
         for (1 .. 50) { last unless kill 0, $parent; select undef, undef, undef, 0.1 }
