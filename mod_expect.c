@@ -200,10 +200,11 @@ typedef struct {
 typedef struct {
     const char *field;      /* received value, several lines joined ", " */
     apr_array_header_t *members;
-    int has_continue;       /* a bare 100-continue member is present */
-    int wants_100;          /* ...on an HTTP/1.1+ request with content */
-    int may_wait;           /* some member starts with "100-continue": the
-                             * client may be holding its body back */
+    int wants_100;          /* a bare 100-continue member, on an HTTP/1.1+
+                             * request with content */
+    int may_wait;           /* the request has content and some member
+                             * starts with "100-continue": the client may
+                             * be holding its body back */
     int judged;             /* the members have been judged */
     int acted;              /* fixups has acted on the judgement */
     int stock;              /* ExpectEngine Off: httpd's own rules */
@@ -1346,7 +1347,7 @@ static EXPECT_NOINLINE int expect_read_field(request_rec *r,
                                              expect_request *rec)
 {
     const expect_member *m;
-    int i;
+    int i, has_continue = 0, looks_like_continue = 0, has_body;
 
     if (!rec->field[0]) {
         /* An empty field value means no expectation. */
@@ -1360,14 +1361,15 @@ static EXPECT_NOINLINE int expect_read_field(request_rec *r,
     m = (const expect_member *)rec->members->elts;
     for (i = 0; i < rec->members->nelts; i++) {
         if (m[i].kind == EXPECT_MEMBER_CONTINUE) {
-            rec->has_continue = 1;
+            has_continue = 1;
         }
         if (m[i].len >= 12 && expect_ci_equal(m[i].text, "100-continue", 12)) {
-            rec->may_wait = 1;
+            looks_like_continue = 1;
         }
     }
-    if (rec->has_continue && r->proto_num >= HTTP_VERSION(1, 1)
-        && expect_has_body(r)) {
+    has_body = expect_has_body(r);
+    rec->may_wait = looks_like_continue && has_body;
+    if (has_continue && has_body && r->proto_num >= HTTP_VERSION(1, 1)) {
         rec->wants_100 = 1;
         r->expecting_100 = 1;
     }
@@ -1659,7 +1661,7 @@ static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec)
     }
     expect_count(r, rec->counter);
     if (rec->unmet) {
-        if (rec->may_wait && !r->expecting_100 && expect_has_body(r)) {
+        if (rec->may_wait && !r->expecting_100) {
             /* "100-continue=1", "100-continue" from HTTP/1.0...: not the
              * expectation, but the client may still be waiting for a 100
              * before it sends the body.  Reading the body could only end in
