@@ -23,7 +23,9 @@ WARNINGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initia
 APXS_FLAGS = $(foreach f,$(WARNINGS) $(EXTRA_CFLAGS),-Wc,$(f)) \
              $(foreach f,$(EXTRA_LDFLAGS),-Wl,$(f))
 
-SRC = mod_expect.c
+# mod_expect.c first: apxs names the module after its first source file.
+SRC = mod_expect.c expect_capture.c expect_counters.c expect_parse.c
+HDR = expect_capture.h expect_counters.h expect_parse.h
 SO  = .libs/mod_expect.so
 
 TESTS ?=
@@ -32,8 +34,8 @@ TESTS ?=
 
 all: $(SO)
 
-$(SO): $(SRC) Makefile | apxs-present
-	$(APXS) -c $(APXS_FLAGS) $(SRC)
+$(SO): $(SRC) $(HDR) Makefile | apxs-present
+	$(APXS) -c -o mod_expect.la $(APXS_FLAGS) $(SRC)
 
 apxs-present:
 	@if [ -z "$(APXS)" ]; then \

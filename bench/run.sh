@@ -126,7 +126,9 @@ trap 'exit 130' INT TERM
 
 # The module is copied, so that a rebuild during the run changes nothing.
 cp "$module" "$scratch/mod_expect.so"
-[ -f "$top/mod_expect.c" ] && cp "$top/mod_expect.c" "$scratch/mod_expect.c"
+for src in "$top"/mod_expect.c "$top"/expect_*.[ch]; do
+  [ -f "$src" ] && cp "$src" "$scratch/"
+done
 mkdir "$scratch/docs"
 printf '<html><body>hello, benchmark</body></html>\n' >"$scratch/docs/index.html"
 chmod -R a+rX "$scratch"
