@@ -25,7 +25,7 @@ APXS_FLAGS = $(foreach f,$(WARNINGS) $(EXTRA_CFLAGS),-Wc,$(f)) \
 
 # mod_expect.c first: apxs names the module after its first source file.
 SRC = mod_expect.c expect_capture.c expect_counters.c expect_parse.c
-HDR = expect_capture.h expect_counters.h expect_parse.h
+HDR = expect_capture.h expect_compat.h expect_counters.h expect_parse.h
 SO  = .libs/mod_expect.so
 
 TESTS ?=

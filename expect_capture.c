@@ -7,20 +7,36 @@
  */
 
 /*
- * expect_capture.c: taking the Expect field out of the sight of httpd's
- * own Expect check, which would otherwise answer every value but
- * "100-continue" with an HTML 417 before any module runs.
+ * expect_capture.c: keeping the Expect field out of the sight of httpd's
+ * own Expect check, which answers every value but "100-continue" with an
+ * HTML 417 before the module could judge it, and handing it back.
  *
- * HTTP/1.x header lines are read one by one in AP_MODE_GETLINE through
- * the request's input filter chain.  The connection input filter EXPECT_IN,
- * armed by pre_read_request for each request's header block, renames the
- * name of every "Expect:" line to the private name EXPECT_STASH_FIELD,
- * which has the same length and is a valid token, so that httpd parses,
- * folds, counts and limits the line exactly as it would have, but its own
- * Expect check no longer sees it.  HTTP/2 requests arrive with their
- * header table already filled; pre_read_request moves the field to the
- * private name directly.  The module's post_read_request takes it back
- * with expect_capture_field().
+ * Hidden means renamed, in r->headers_in, to "<name> (mod_expect)": a name
+ * with a space, which no client can send (httpd refuses such a field name
+ * in every HttpProtocolOptions mode).  Handed back means renamed to the
+ * name the client spelled, in its place in the table.  Where the check
+ * runs depends on the release and the protocol (expect_compat.h), and so
+ * does where the field is hidden:
+ *
+ *   HTTP/1.x, httpd 2.4.49 and later: the check runs right after the
+ *     header block is read.  The connection input filter EXPECT_IN sees
+ *     each header line as httpd reads it (AP_MODE_GETLINE) and renames
+ *     every "Expect" line to EXPECT_STASH_NAME, a token of the same length,
+ *     so that httpd reads, folds, counts, limits and merges the line
+ *     exactly as it would have.  A client may send that name itself: the
+ *     filter sees those lines too, and if both kinds occur it hides one
+ *     of the two groups before httpd merges the table (see
+ *     expect_lines_separate), so that neither is merged with, renamed
+ *     into or hidden by the other.  post_read_request hands the field
+ *     back.
+ *   HTTP/1.x before 2.4.49: the check runs after the post_read_request
+ *     hooks; the last of them hides the field, the first quick_handler
+ *     (the first hook after the check) hands it back.
+ *   HTTP/2, before 2.4.49 and from 2.4.55: mod_http2 fills the header
+ *     table before pre_read_request; that hook hides the field,
+ *     post_read_request hands it back.
+ *   HTTP/2, 2.4.49 to 2.4.54: httpd leaves no way (expect_compat.h); only
+ *     "100-continue" passes its check, and the module judges that.
  */
 
 #include "apr_strings.h"
@@ -28,109 +44,172 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_connection.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_main.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "util_filter.h"
 
 #include "expect_capture.h"
+#include "expect_compat.h"
 #include "expect_parse.h"
+
+APLOG_USE_MODULE(expect);
 
 extern module AP_MODULE_DECLARE_DATA expect_module;
 
-/* The name "Expect" lines carry between the filter and post_read_request.
- * Same length as "Expect", so LimitRequestFieldSize counts identically.
- * A client sending this name itself only adds to its Expect list. */
-#define EXPECT_STASH_FIELD      "Expec~"
+/* What "Expect" lines are called between EXPECT_IN and post_read_request:
+ * the same length, so that LimitRequestFieldSize counts identically, and
+ * the same first letter, so that the filter's first-byte test that finds
+ * Expect lines finds client lines of this name too. */
+#define EXPECT_STASH_NAME       "Expec~"
 #define EXPECT_NAME_LEN         6
+
+/* Appended to a field name to hide it from httpd. */
+#define EXPECT_HIDDEN_SUFFIX    " (mod_expect)"
+#define EXPECT_HIDDEN_EXPECT    "Expect" EXPECT_HIDDEN_SUFFIX
 
 #define EXPECT_IN_FILTER        "EXPECT_IN"
 
-/* Keeps the rare work out of the hot functions' frames. */
 #if defined(__GNUC__)
 #define EXPECT_NOINLINE __attribute__((noinline))
 #else
 #define EXPECT_NOINLINE
 #endif
 
-/* Per-connection state of the header-line filter. */
+/* ------------------------------------------------------------------ */
+/* Hiding and handing back                                             */
+/* ------------------------------------------------------------------ */
+
+static const char *expect_hidden_name(apr_pool_t *p, const char *name)
+{
+    return apr_pstrcat(p, name, EXPECT_HIDDEN_SUFFIX, NULL);
+}
+
+/* Rebuild r->headers_in, in order, with the hidden names handed back and
+ * (when stash is given) the fields called stash renamed to name. */
+static void expect_unhide(request_rec *r, const char *stash, const char *name)
+{
+    const apr_array_header_t *in = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)in->elts;
+    apr_size_t suffix = sizeof(EXPECT_HIDDEN_SUFFIX) - 1;
+    apr_table_t *out = apr_table_make(r->pool, in->nelts);
+    int i;
+
+    for (i = 0; i < in->nelts; i++) {
+        const char *key = e[i].key;
+        apr_size_t len = strlen(key);
+
+        if (stash && !strcasecmp(key, stash)) {
+            key = name;
+        }
+        else if (len > suffix
+                 && !strcmp(key + len - suffix, EXPECT_HIDDEN_SUFFIX)) {
+            key = apr_pstrmemdup(r->pool, key, len - suffix);
+        }
+        apr_table_addn(out, key, e[i].val);
+    }
+    r->headers_in = out;
+}
+
+/* Hide every field called name (any case) under its hidden name. */
+static void expect_hide(request_rec *r, const char *name)
+{
+    const apr_array_header_t *in = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)in->elts;
+    apr_table_t *out = apr_table_make(r->pool, in->nelts);
+    int i;
+
+    for (i = 0; i < in->nelts; i++) {
+        const char *key = e[i].key;
+
+        if (!strcasecmp(key, name)) {
+            key = expect_hidden_name(r->pool, key);
+        }
+        apr_table_addn(out, key, e[i].val);
+    }
+    r->headers_in = out;
+}
+
+/* ------------------------------------------------------------------ */
+/* HTTP/1.x from 2.4.49: the header-line filter                        */
+/* ------------------------------------------------------------------ */
+
+#if EXPECT_CHECK_BEFORE_POST_READ
+
+/* The two kinds of line the filter renames or notes. */
 typedef enum {
-    EXPECT_LINES_PASS = 0,  /* not reading a header block */
-    EXPECT_LINES_REQUEST,   /* before the request line */
-    EXPECT_LINES_HEADERS    /* inside the header block */
-} expect_lines_e;
+    EXPECT_OURS = 0,        /* an Expect line, renamed to the stash name */
+    EXPECT_THEIRS = 1       /* a client line that has the stash name */
+} expect_origin_e;
 
+/* Per-connection state of EXPECT_IN, reset for each header block. */
 typedef struct {
-    expect_lines_e state;
-    int mid_line;           /* the last bytes passed up did not end a line */
-    int stashed;            /* an Expect line was renamed in this block */
-    apr_bucket_brigade *more;
-    /* The filter keeps what it needs after its call down the chain here
-     * rather than in registers and on its stack: a leaner frame. */
-    ap_filter_t *f;
-    apr_read_type_e block;
-    const char *data;
-    apr_size_t len;
-} expect_conn_ctx;
-
+    request_rec *r;         /* whose header block is read; NULL: pass */
+    int line_start;         /* the next byte from below begins a line */
+    int headers;            /* the request line has passed */
+    int lines[2];           /* lines of each origin in this block */
+    char name[2][EXPECT_NAME_LEN + 1];  /* the first of each, as spelled */
+    apr_array_header_t *order;  /* origin (char) of each such line */
+    int moved;              /* the origin hidden at the end, or -1 */
+    apr_bucket_brigade *more;   /* the rest of a line's first bytes */
+} expect_lines;
 
 static ap_filter_rec_t *expect_in_filter_handle;
 
-/* pre_connection: give every client connection the header-line filter.
- * HTTP/2 streams (c->master set) carry their headers in a table and are
- * handled in pre_read_request, so they get none. */
-static int expect_pre_connection(conn_rec *c, void *csd)
+/* Up to sizeof head bytes of the line that starts bb, copied into head;
+ * returns how many.  A header line is read blocking, and a name can be
+ * split across TCP segments: while fewer bytes than head holds have come
+ * and none of them ends the line, the next piece of the same line is
+ * read and appended to bb. */
+static apr_size_t expect_line_head(expect_lines *ctx, ap_filter_t *f,
+                                   apr_bucket_brigade *bb,
+                                   apr_read_type_e block,
+                                   char *head, apr_size_t size)
 {
-    expect_conn_ctx *ctx;
+    for (;;) {
+        apr_bucket *e;
+        apr_size_t got = 0;
+        apr_status_t rv;
 
-    if (c->master) {
-        return DECLINED;
-    }
-    ctx = apr_pcalloc(c->pool, sizeof(*ctx));
-    ctx->state = EXPECT_LINES_PASS;
-    ap_set_module_config(c->conn_config, &expect_module, ctx);
-    ctx->f = ap_add_input_filter_handle(expect_in_filter_handle, ctx, NULL, c);
-    return DECLINED;
-}
+        for (e = APR_BRIGADE_FIRST(bb);
+             e != APR_BRIGADE_SENTINEL(bb) && got < size;
+             e = APR_BUCKET_NEXT(e)) {
+            const char *data;
+            apr_size_t len;
 
-/* Bytes at the start of bb, up to n, copied into out; returns how many.
- * The common case (a whole line in the first bucket) copies nothing: *head
- * then points into the bucket. */
-static apr_size_t expect_peek(apr_bucket_brigade *bb, char *out,
-                              apr_size_t n, const char **head)
-{
-    apr_bucket *e = APR_BRIGADE_FIRST(bb);
-    apr_size_t got = 0;
-
-    *head = out;
-    while (got < n && e != APR_BRIGADE_SENTINEL(bb)) {
-        const char *data;
-        apr_size_t len;
-
-        if (APR_BUCKET_IS_METADATA(e)) {
-            if (APR_BUCKET_IS_EOS(e)) {
-                break;
+            if (APR_BUCKET_IS_METADATA(e)) {
+                continue;
             }
-            e = APR_BUCKET_NEXT(e);
-            continue;
+            if (apr_bucket_read(e, &data, &len, APR_BLOCK_READ)
+                != APR_SUCCESS) {
+                return got;
+            }
+            if (len > size - got) {
+                len = size - got;
+            }
+            memcpy(head + got, data, len);
+            got += len;
         }
-        if (apr_bucket_read(e, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
-            break;
+        if (got == size || memchr(head, '\n', got)
+            || block != APR_BLOCK_READ) {
+            return got;
         }
-        if (got == 0 && len >= n) {
-            *head = data;
-            return n;
+        if (!ctx->more) {
+            ctx->more = apr_brigade_create(f->c->pool, f->c->bucket_alloc);
         }
-        if (len > n - got) {
-            len = n - got;
+        rv = ap_get_brigade(f->next, ctx->more, AP_MODE_GETLINE, block, 0);
+        if (rv != APR_SUCCESS || APR_BRIGADE_EMPTY(ctx->more)) {
+            apr_brigade_cleanup(ctx->more);
+            return got;
         }
-        memcpy(out + got, data, len);
-        got += len;
-        e = APR_BUCKET_NEXT(e);
+        APR_BRIGADE_CONCAT(bb, ctx->more);
     }
-    return got;
 }
 
-static int expect_last_byte_is_lf(apr_bucket_brigade *bb)
+/* Whether the last data byte of bb ends a line. */
+static int expect_ends_line(apr_bucket_brigade *bb)
 {
     apr_bucket *e;
 
@@ -152,8 +231,9 @@ static int expect_last_byte_is_lf(apr_bucket_brigade *bb)
     return 0;
 }
 
-/* The header line "Expect:" is at the start of bb; give it the stash name. */
-static apr_status_t expect_rename_line(ap_filter_t *f, apr_bucket_brigade *bb)
+/* The line at the start of bb begins with a field name of
+ * EXPECT_NAME_LEN bytes: replace those bytes with the stash name. */
+static apr_status_t expect_rename(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     apr_bucket *after, *e;
     apr_status_t rv;
@@ -165,255 +245,316 @@ static apr_status_t expect_rename_line(ap_filter_t *f, apr_bucket_brigade *bb)
     while ((e = APR_BRIGADE_FIRST(bb)) != after) {
         apr_bucket_delete(e);
     }
-    e = apr_bucket_immortal_create(EXPECT_STASH_FIELD, EXPECT_NAME_LEN,
+    e = apr_bucket_immortal_create(EXPECT_STASH_NAME, EXPECT_NAME_LEN,
                                    f->c->bucket_alloc);
     APR_BRIGADE_INSERT_HEAD(bb, e);
     return APR_SUCCESS;
 }
 
-/* The general case of a line start: its first bytes may be spread over
- * buckets, or not have arrived yet.  Make sure the first seven bytes (or
- * the whole line, when shorter) are at hand -- a name can be split across
- * TCP segments -- then classify the line.  Header lines are read
- * blocking; a non-blocking read is judged on what arrived. */
-static EXPECT_NOINLINE apr_status_t expect_line_start(expect_conn_ctx *ctx,
-                                                      apr_bucket_brigade *bb)
+static void expect_note(expect_lines *ctx, expect_origin_e origin,
+                        const char *head)
 {
-    ap_filter_t *f = ctx->f;
-    apr_read_type_e block = ctx->block;
-    char buf[EXPECT_NAME_LEN + 1];
-    const char *head;
+    if (!ctx->lines[origin]++) {
+        memcpy(ctx->name[origin], head, EXPECT_NAME_LEN);
+        ctx->name[origin][EXPECT_NAME_LEN] = '\0';
+    }
+    if (!ctx->order) {
+        ctx->order = apr_array_make(ctx->r->pool, 4, sizeof(char));
+    }
+    APR_ARRAY_PUSH(ctx->order, char) = (char)origin;
+}
+
+/* The end of a header block with both renamed Expect lines and the
+ * client's own stash-name lines.  httpd is about to merge all the fields
+ * called by the stash name into one; every such line but the last field
+ * is in the table already (httpd adds a field once it has read the next
+ * line).  The group the pending last line belongs to keeps the name, so
+ * that httpd merges and limits it (LimitRequestFieldSize after merging)
+ * exactly as it would have; the other group is hidden, and httpd merges
+ * and limits it under the hidden name. */
+static void expect_lines_separate(expect_lines *ctx)
+{
+    request_rec *r = ctx->r;
+    const apr_array_header_t *in = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)in->elts;
+    const char *origin = (const char *)ctx->order->elts;
+    int lines = ctx->order->nelts;
+    apr_table_t *out;
+    int i, n = 0, pending = -1, move;
+
+    for (i = 0; i < in->nelts; i++) {
+        n += !strcasecmp(e[i].key, EXPECT_STASH_NAME);
+    }
+    if (n < lines) {
+        pending = origin[lines - 1];
+    }
+    move = pending == EXPECT_THEIRS ? EXPECT_OURS : EXPECT_THEIRS;
+
+    out = apr_table_make(r->pool, in->nelts + 1);
+    for (i = 0, n = 0; i < in->nelts; i++) {
+        const char *key = e[i].key;
+
+        if (!strcasecmp(key, EXPECT_STASH_NAME) && n < lines
+            && origin[n++] == move) {
+            key = expect_hidden_name(r->pool, key);
+        }
+        apr_table_addn(out, key, e[i].val);
+    }
+    r->headers_in = out;
+    ctx->moved = move;
+}
+
+/* The filter's slow path, and the one place where its state changes: a
+ * piece that does not end its line, or a line that starts with a byte the
+ * fast path cannot pass (E, e, CR, LF), or one that does not come in one
+ * heap bucket. */
+static EXPECT_NOINLINE apr_status_t expect_lines_step(expect_lines *ctx,
+                                                      ap_filter_t *f,
+                                                      apr_bucket_brigade *bb,
+                                                      apr_read_type_e block)
+{
+    char head[EXPECT_NAME_LEN + 1];
     apr_size_t got;
     apr_status_t rv;
 
-    got = expect_peek(bb, buf, sizeof(buf), &head);
-    while (got < sizeof(buf) && !memchr(head, '\n', got)
-           && block == APR_BLOCK_READ) {
-        if (!ctx->more) {
-            ctx->more = apr_brigade_create(f->c->pool, f->c->bucket_alloc);
-        }
-        rv = ap_get_brigade(f->next, ctx->more, AP_MODE_GETLINE, block, 0);
-        if (rv != APR_SUCCESS || APR_BRIGADE_EMPTY(ctx->more)) {
-            apr_brigade_cleanup(ctx->more);
-            break;
-        }
-        APR_BRIGADE_CONCAT(bb, ctx->more);
-        got = expect_peek(bb, buf, sizeof(buf), &head);
-    }
-    if ((got >= 1 && head[0] == '\n')
-        || (got >= 2 && head[0] == '\r' && head[1] == '\n')) {
-        /* An empty line: before the request line httpd skips it; in the
-         * header block it ends the headers. */
-        if (ctx->state == EXPECT_LINES_HEADERS) {
-            ctx->state = EXPECT_LINES_PASS;
-        }
-    }
-    else if (ctx->state == EXPECT_LINES_REQUEST) {
-        ctx->state = EXPECT_LINES_HEADERS;  /* this is the request line */
-    }
-    else if (got == sizeof(buf) && head[EXPECT_NAME_LEN] == ':'
-             && expect_ci_equal(head, "expect", EXPECT_NAME_LEN)) {
-        if ((rv = expect_rename_line(f, bb)) != APR_SUCCESS) {
-            return rv;
-        }
-        ctx->stashed = 1;
-    }
-    ctx->mid_line = !expect_last_byte_is_lf(bb);
-    return APR_SUCCESS;
-}
-
-/* Whether a bucket's last byte is LF, for a heap bucket read in place
- * (see expect_in_filter); -1 when that cannot be told so cheaply. */
-static APR_INLINE int expect_heap_ends_line(const apr_bucket *e)
-{
-    if (APR_BUCKET_IS_HEAP(e) && e->length) {
-        const char *base = ((const apr_bucket_heap *)e->data)->base;
-        return base[e->start + e->length - 1] == '\n';
-    }
-    return -1;
-}
-
-/* A line piece in several buckets (or led by a metadata or empty one). */
-static EXPECT_NOINLINE apr_status_t expect_line_piece(expect_conn_ctx *ctx,
-                                                      apr_bucket_brigade *bb)
-{
-    if (!ctx->mid_line) {
-        return expect_line_start(ctx, bb);
-    }
-    ctx->mid_line = !expect_last_byte_is_lf(bb);
-    return APR_SUCCESS;
-}
-
-/* The end of a line piece of several buckets: is its last byte LF? */
-static EXPECT_NOINLINE apr_status_t expect_note_line_end(expect_conn_ctx *ctx,
-                                                        apr_bucket_brigade *bb)
-{
-    int lf = expect_heap_ends_line(APR_BRIGADE_LAST(bb));
-    ctx->mid_line = lf < 0 ? !expect_last_byte_is_lf(bb) : !lf;
-    return APR_SUCCESS;
-}
-
-/* Classify a line piece whose first bucket's bytes are ctx->data/len. */
-static APR_INLINE apr_status_t expect_classify_piece(expect_conn_ctx *ctx,
-                                                    apr_bucket_brigade *bb,
-                                                    apr_bucket *e)
-{
-    if (ctx->len == 0) {
-        return expect_line_piece(ctx, bb);
-    }
-    if (!ctx->mid_line) {
-        char c = ctx->data[0];
-        if (c == '\n' || (c == '\r' && ctx->len > 1 && ctx->data[1] == '\n')) {
-            if (ctx->state == EXPECT_LINES_HEADERS) {
-                ctx->state = EXPECT_LINES_PASS;     /* end of the headers */
+    if (ctx->line_start
+        && (got = expect_line_head(ctx, f, bb, block, head, sizeof(head)))) {
+        if (head[0] == '\n' || (got > 1 && head[0] == '\r' && head[1] == '\n')) {
+            /* An empty line: before the request line httpd skips it; after
+             * it, it ends the header block. */
+            if (ctx->headers) {
+                if (ctx->lines[EXPECT_OURS] && ctx->lines[EXPECT_THEIRS]) {
+                    expect_lines_separate(ctx);
+                }
+                ctx->r = NULL;
             }
         }
-        else if (c == 'E' || c == 'e' || c == '\r') {
-            return expect_line_start(ctx, bb);
+        else if (!ctx->headers) {
+            ctx->headers = 1;           /* this is the request line */
         }
-        else if (ctx->state == EXPECT_LINES_REQUEST) {
-            ctx->state = EXPECT_LINES_HEADERS;      /* the request line */
+        else if (got == sizeof(head) && head[EXPECT_NAME_LEN] == ':') {
+            if (expect_ci_equal(head, "Expect", EXPECT_NAME_LEN)) {
+                if ((rv = expect_rename(f, bb)) != APR_SUCCESS) {
+                    return rv;
+                }
+                expect_note(ctx, EXPECT_OURS, head);
+            }
+            else if (expect_ci_equal(head, EXPECT_STASH_NAME,
+                                     EXPECT_NAME_LEN)) {
+                expect_note(ctx, EXPECT_THEIRS, head);
+            }
         }
     }
-    if (APR_BUCKET_NEXT(e) != APR_BRIGADE_SENTINEL(bb)) {
-        return expect_note_line_end(ctx, bb);
-    }
-    ctx->mid_line = ctx->data[ctx->len - 1] != '\n';       /* one bucket */
+    ctx->line_start = expect_ends_line(bb);
     return APR_SUCCESS;
 }
 
-/* A line piece that does not start with a heap bucket. */
-static EXPECT_NOINLINE apr_status_t expect_look_at_other(expect_conn_ctx *ctx,
-                                                        apr_bucket_brigade *bb)
-{
-    apr_bucket *e = APR_BRIGADE_FIRST(bb);
-
-    if (APR_BUCKET_IS_METADATA(e)
-        || apr_bucket_read(e, &ctx->data, &ctx->len, APR_BLOCK_READ)
-           != APR_SUCCESS) {
-        ctx->len = 0;
-    }
-    return expect_classify_piece(ctx, bb, e);
-}
-
-/* What the filter does with the line piece it got from below.  Heap
- * buckets, which is what the core input filter and mod_ssl hand up, are
- * looked at in place through the public apr_bucket_heap layout; every
- * other case leaves through a tail call, so this stays a leaf. */
-static EXPECT_NOINLINE apr_status_t expect_look_at_line(expect_conn_ctx *ctx,
-                                                       apr_bucket_brigade *bb)
-{
-    apr_bucket *e;
-
-    if (APR_BRIGADE_EMPTY(bb)) {
-        return APR_SUCCESS;
-    }
-    e = APR_BRIGADE_FIRST(bb);
-    if (!APR_BUCKET_IS_HEAP(e)) {
-        return expect_look_at_other(ctx, bb);
-    }
-    ctx->data = ((apr_bucket_heap *)e->data)->base + e->start;
-    ctx->len = e->length;
-    return expect_classify_piece(ctx, bb, e);
-}
-
-/* EXPECT_IN: a connection input filter (AP_FTYPE_CONNECTION, so above
- * mod_ssl's CONNECTION+5 and mod_reqtimeout's CONNECTION+8: it sees
- * decrypted bytes).  It only looks at AP_MODE_GETLINE reads while a header
- * block is being read, i.e. between pre_read_request and the empty line
- * that ends the headers; everything else passes straight through.  It
- * changes nothing but the six name bytes of "Expect:" lines, and passes up
- * exactly the line pieces it gets from below, so every other header is
- * read, folded, counted and limited by httpd exactly as without it.
- *
- * Every header line of every request comes through here, so the common
- * case is decided on the first byte of the first bucket, with no copy:
- * only a line that starts with 'E', 'e' or a lone CR needs a closer look. */
+/* EXPECT_IN.  It acts only on AP_MODE_GETLINE reads between
+ * pre_read_request and the empty line that ends the header block; it
+ * changes nothing but the six name bytes of Expect lines and passes up
+ * exactly the line pieces it gets from below, so every other header line
+ * is read, folded, counted and limited by httpd as without it.  The fast
+ * path passes a whole line in one heap bucket (what the core input filter
+ * and mod_ssl hand up) after a look at its first byte, read in place. */
 static apr_status_t expect_in_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                      ap_input_mode_t mode,
                                      apr_read_type_e block,
                                      apr_off_t readbytes)
 {
-    expect_conn_ctx *ctx = f->ctx;
+    expect_lines *ctx = f->ctx;
+    apr_bucket *e;
     apr_status_t rv;
 
-    if (mode != AP_MODE_GETLINE || ctx->state == EXPECT_LINES_PASS) {
+    if (mode != AP_MODE_GETLINE || !ctx->r) {
         return ap_get_brigade(f->next, bb, mode, block, readbytes);
     }
-    ctx->block = block;
     rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
-    if (rv != APR_SUCCESS) {
+    if (rv != APR_SUCCESS || APR_BRIGADE_EMPTY(bb)) {
         return rv;
     }
-    return expect_look_at_line(ctx, bb);
+    e = APR_BRIGADE_FIRST(bb);
+    if (ctx->line_start && ctx->headers && APR_BUCKET_IS_HEAP(e)
+        && e->length > 1 && APR_BUCKET_NEXT(e) == APR_BRIGADE_SENTINEL(bb)) {
+        const char *line = ((apr_bucket_heap *)e->data)->base + e->start;
+        char c = line[0];
+
+        if (c != 'E' && c != 'e' && c != '\r' && line[e->length - 1] == '\n') {
+            return APR_SUCCESS;
+        }
+    }
+    return expect_lines_step(ctx, f, bb, block);
 }
 
-/* HTTP/2: mod_http2 fills r->headers_in before pre_read_request and runs
- * httpd's Expect check after it, so the field moves to the private name
- * now. */
-static EXPECT_NOINLINE void expect_stash_from_table(request_rec *r)
+/* pre_connection: every client connection gets EXPECT_IN.  Not HTTP/2
+ * streams (c->master: their headers come as a table) and not mod_proxy's
+ * backend connections (responses, not requests, are read there). */
+static int expect_lines_pre_connection(conn_rec *c, void *csd)
 {
-    const char *field = apr_table_get(r->headers_in, "Expect");
+    expect_lines *ctx;
 
-    if (field) {
-        apr_table_unset(r->headers_in, "Expect");
-        apr_table_setn(r->headers_in, EXPECT_STASH_FIELD, field);
+    if (c->master || EXPECT_CONN_IS_OUTGOING(c)) {
+        return DECLINED;
     }
+    ctx = apr_pcalloc(c->pool, sizeof(*ctx));
+    ap_set_module_config(c->conn_config, &expect_module, ctx);
+    ap_add_input_filter_handle(expect_in_filter_handle, ctx, NULL, c);
+    return DECLINED;
 }
 
-/* pre_read_request: for HTTP/1.x, arm the line filter for the header block
- * about to be read; for HTTP/2, stash the field from the table. */
-static void expect_pre_read_request(request_rec *r, conn_rec *c)
+/* pre_read_request, for the header block about to be read: arm. */
+static int expect_lines_arm(request_rec *r, conn_rec *c)
 {
-    expect_conn_ctx *ctx = ap_get_module_config(c->conn_config,
-                                                &expect_module);
-    if (ctx) {
-        ctx->state = EXPECT_LINES_REQUEST;
-        ctx->mid_line = 0;
-        ctx->stashed = 0;
+    expect_lines *ctx = ap_get_module_config(c->conn_config, &expect_module);
+
+    if (!ctx) {
+        return 0;
     }
-    else {
-        expect_stash_from_table(r);
-    }
+    ctx->r = r;
+    ctx->line_start = 1;
+    ctx->headers = 0;
+    ctx->lines[EXPECT_OURS] = ctx->lines[EXPECT_THEIRS] = 0;
+    ctx->order = NULL;
+    ctx->moved = -1;
+    return 1;
 }
 
-static EXPECT_NOINLINE const char *expect_unstash(request_rec *r)
+/* post_read_request: the block has been read (or there was none, as for
+ * HTTP/0.9).  Disarm, and hand back what the filter renamed or hid. */
+static int expect_lines_hand_back(request_rec *r, const char **field)
 {
-    const char *field = apr_table_get(r->headers_in, EXPECT_STASH_FIELD);
-
-    if (field) {
-        apr_table_unset(r->headers_in, EXPECT_STASH_FIELD);
+    expect_lines *ctx = ap_get_module_config(r->connection->conn_config,
+                                             &expect_module);
+    if (!ctx) {
+        return 0;
     }
-    return field;
+    ctx->r = NULL;
+    *field = NULL;
+    if (ctx->lines[EXPECT_OURS]) {
+        ctx->lines[EXPECT_OURS] = 0;
+        expect_unhide(r, ctx->moved == EXPECT_OURS
+                         ? EXPECT_STASH_NAME EXPECT_HIDDEN_SUFFIX
+                         : EXPECT_STASH_NAME,
+                      apr_pstrdup(r->pool, ctx->name[EXPECT_OURS]));
+        *field = apr_table_get(r->headers_in, "Expect");
+    }
+    return 1;
+}
+
+#else /* !EXPECT_CHECK_BEFORE_POST_READ */
+
+/* Before 2.4.49 the check follows the post_read_request hooks: the last
+ * of them hides the field (other modules' hooks still see it)... */
+static int expect_hide_for_check(request_rec *r)
+{
+    if (!r->prev && !r->main && r->connection->master == NULL
+        && apr_table_get(r->headers_in, "Expect")) {
+        expect_hide(r, "Expect");
+    }
+    return DECLINED;
+}
+
+/* ...and the first hook after the check hands it back. */
+static int expect_hand_back_after_check(request_rec *r, int lookup)
+{
+    if (!lookup && apr_table_get(r->headers_in, EXPECT_HIDDEN_EXPECT)) {
+        expect_unhide(r, NULL, NULL);
+    }
+    return DECLINED;
+}
+
+#endif /* EXPECT_CHECK_BEFORE_POST_READ */
+
+/* ------------------------------------------------------------------ */
+/* The hooks                                                           */
+/* ------------------------------------------------------------------ */
+
+static void expect_capture_pre_read_request(request_rec *r, conn_rec *c)
+{
+#if EXPECT_CHECK_BEFORE_POST_READ
+    if (expect_lines_arm(r, c)) {
+        return;
+    }
+#endif
+#if EXPECT_H2_CAPTURE
+    /* HTTP/2: the table is filled; httpd checks it next. */
+    if (c->master && apr_table_get(r->headers_in, "Expect")) {
+        expect_hide(r, "Expect");
+    }
+#endif
 }
 
 const char *expect_capture_field(request_rec *r)
 {
-    expect_conn_ctx *ctx = ap_get_module_config(r->connection->conn_config,
-                                                &expect_module);
-    if (ctx) {
-        ctx->state = EXPECT_LINES_PASS;     /* e.g. after HTTP/0.9 */
-        if (!ctx->stashed) {
-            return NULL;
-        }
-        ctx->stashed = 0;
+#if EXPECT_CHECK_BEFORE_POST_READ
+    const char *field;
+
+    if (expect_lines_hand_back(r, &field)) {
+        return field;
     }
-    return expect_unstash(r);
+#endif
+    if (apr_table_get(r->headers_in, EXPECT_HIDDEN_EXPECT)) {
+        expect_unhide(r, NULL, NULL);
+    }
+    return apr_table_get(r->headers_in, "Expect");
 }
+
+#if EXPECT_CHECK_BEFORE_POST_READ && !EXPECT_H2_CAPTURE
+/* httpd 2.4.49 to 2.4.54 with mod_http2: say once what HTTP/2 loses. */
+static int expect_capture_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                      apr_pool_t *ptemp, server_rec *s)
+{
+    static const char key[] = "mod_expect_h2_notice";
+    void *said = NULL;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
+        || !ap_find_linked_module("mod_http2.c")) {
+        return OK;
+    }
+    apr_pool_userdata_get(&said, key, s->process->pool);
+    if (!said) {
+        apr_pool_userdata_set((void *)1, key, apr_pool_cleanup_null,
+                              s->process->pool);
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "httpd %s checks the Expect field of HTTP/2 requests "
+                     "before any module can see it (2.4.49 to 2.4.54): "
+                     "over HTTP/2, a value other than 100-continue gets "
+                     "httpd's own 417; HTTP/1.x is not affected",
+                     ap_get_server_banner());
+    }
+    return OK;
+}
+#endif
 
 void expect_capture_register_hooks(void)
 {
-    /* pre_connection: every client connection gets EXPECT_IN once. */
-    ap_hook_pre_connection(expect_pre_connection, NULL, NULL,
-                           APR_HOOK_MIDDLE);
     /* pre_read_request runs before each request's header block is read
-     * (HTTP/1.x), and after mod_http2 has filled the header table. */
-    ap_hook_pre_read_request(expect_pre_read_request, NULL, NULL,
+     * (HTTP/1.x: arm EXPECT_IN) and, for HTTP/2, once the header table is
+     * filled and before httpd's check. */
+    ap_hook_pre_read_request(expect_capture_pre_read_request, NULL, NULL,
                              APR_HOOK_MIDDLE);
-    /* AP_FTYPE_CONNECTION: above mod_ssl (CONNECTION+5) and mod_reqtimeout
-     * (CONNECTION+8), so it sees decrypted bytes, and below every request
-     * filter, so it sees the header lines exactly as httpd reads them. */
+#if EXPECT_CHECK_BEFORE_POST_READ
+    /* pre_connection: the filter goes on each client connection once. */
+    ap_hook_pre_connection(expect_lines_pre_connection, NULL, NULL,
+                           APR_HOOK_MIDDLE);
+    /* AP_FTYPE_CONNECTION: above mod_ssl (CONNECTION + 5) and
+     * mod_reqtimeout (CONNECTION + 8), so it sees decrypted bytes and
+     * reqtimeout still times the reads; below every request filter, so
+     * it sees the header lines exactly as httpd reads them. */
     expect_in_filter_handle =
         ap_register_input_filter(EXPECT_IN_FILTER, expect_in_filter, NULL,
                                  AP_FTYPE_CONNECTION);
+#else
+    /* REALLY_LAST: after every other module's post_read_request, and so
+     * just before httpd's own check. */
+    ap_hook_post_read_request(expect_hide_for_check, NULL, NULL,
+                              APR_HOOK_REALLY_LAST);
+    /* REALLY_FIRST quick_handler: the first hook after the check, before
+     * any quick handler could serve the request. */
+    ap_hook_quick_handler(expect_hand_back_after_check, NULL, NULL,
+                          APR_HOOK_REALLY_FIRST);
+#endif
+#if EXPECT_CHECK_BEFORE_POST_READ && !EXPECT_H2_CAPTURE
+    ap_hook_post_config(expect_capture_post_config, NULL, NULL,
+                        APR_HOOK_MIDDLE);
+#endif
 }

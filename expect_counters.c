@@ -27,6 +27,7 @@
 #include "http_protocol.h"
 #include "mod_status.h"
 
+#include "expect_compat.h"
 #include "expect_counters.h"
 
 APLOG_USE_MODULE(expect);
@@ -85,7 +86,7 @@ void expect_count(request_rec *r, expect_counter_e which)
     int slot;
 
     if (expect_shm_counters && (slot = expect_server_slot(r->server)) >= 0) {
-        apr_atomic_inc64(&expect_shm_counters->slot[slot].count[which]);
+        expect_atomic_inc64(&expect_shm_counters->slot[slot].count[which]);
     }
 }
 

@@ -63,6 +63,7 @@
 #include "mod_proxy.h"
 
 #include "expect_capture.h"
+#include "expect_compat.h"
 #include "expect_counters.h"
 #include "expect_parse.h"
 
@@ -302,7 +303,7 @@ static int expect_has_body(request_rec *r)
         return 1;
     }
     cl = apr_table_get(r->headers_in, "Content-Length");
-    return cl && ap_parse_strict_length(&len, cl) && len > 0;
+    return cl && expect_parse_length(&len, cl) && len > 0;
 }
 
 /* An internal redirect: the decision belongs to the initial request;
@@ -322,21 +323,15 @@ static EXPECT_NOINLINE int expect_carry_outcome(request_rec *r)
     return DECLINED;
 }
 
-/* The request carried Expect: count it, put the field back under its own
- * name, parse it, and note a 100-continue the way httpd would. */
+/* The request carried a non-empty Expect field: count it, parse it, and
+ * note a 100-continue the way httpd would. */
 static EXPECT_NOINLINE int expect_read_field(request_rec *r,
                                              expect_request *rec)
 {
     const expect_member *m;
-    int i, has_continue = 0, looks_like_continue = 0, has_body;
+    int i, has_continue = 0, mentions_continue = 0, has_body;
 
-    if (!rec->field[0]) {
-        /* An empty field value means no expectation. */
-        ap_set_module_config(r->request_config, &expect_module, NULL);
-        return DECLINED;
-    }
     expect_count(r, EXPECT_COUNT_REQUESTS);
-    apr_table_setn(r->headers_in, "Expect", rec->field);
     rec->members = expect_parse(rec->field, strlen(rec->field), r->pool,
                                 expect_hash_seed);
     m = (const expect_member *)rec->members->elts;
@@ -345,11 +340,11 @@ static EXPECT_NOINLINE int expect_read_field(request_rec *r,
             has_continue = 1;
         }
         if (expect_member_mentions_continue(&m[i])) {
-            looks_like_continue = 1;
+            mentions_continue = 1;
         }
     }
     has_body = expect_has_body(r);
-    rec->may_wait = looks_like_continue && has_body;
+    rec->may_wait = mentions_continue && has_body;
     if (has_continue && has_body && r->proto_num >= HTTP_VERSION(1, 1)) {
         rec->wants_100 = 1;
         r->expecting_100 = 1;
@@ -357,11 +352,12 @@ static EXPECT_NOINLINE int expect_read_field(request_rec *r,
     return DECLINED;
 }
 
-/* post_read_request, APR_HOOK_REALLY_FIRST: put the field back under its
- * own name before any other module looks at the headers, parse it, and
- * note a 100-continue the way httpd would (r->expecting_100), so that a
- * final answer given before the decision (401, 403, a redirect) still
- * closes a connection whose body was never sent. */
+/* post_read_request: take the field back from expect_capture.c (it is
+ * then in r->headers_in under the name the client gave it, where it was),
+ * parse it, and note a 100-continue the way httpd would
+ * (r->expecting_100), so that a final answer given before the decision
+ * (401, 403, a redirect) still closes a connection whose body was never
+ * sent.  An empty field means no expectation and stays as it came. */
 static int expect_post_read_request(request_rec *r)
 {
     const char *field;
@@ -370,7 +366,7 @@ static int expect_post_read_request(request_rec *r)
         return expect_carry_outcome(r);
     }
     field = expect_capture_field(r);
-    if (!field) {
+    if (!field || !field[0]) {
         return DECLINED;
     }
     return expect_read_field(r, expect_new_request(r, field));
