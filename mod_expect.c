@@ -85,6 +85,7 @@ module AP_MODULE_DECLARE_DATA expect_module;
 #define EXPECT_NOINLINE
 #endif
 #define EXPECT_ERROR_FILTER     "EXPECT_ERROR"
+#define EXPECT_GUARD_FILTER     "EXPECT_GUARD"
 #define EXPECT_OUTCOME_VAR      "EXPECT_OUTCOME"
 
 /* ------------------------------------------------------------------ */
@@ -128,7 +129,8 @@ typedef struct {
                              * starts with "100-continue": the client may
                              * be holding its body back */
     int judged;             /* the members have been judged */
-    int acted;              /* fixups has acted on the judgement */
+    int acted;              /* the judgement has been acted on */
+    int answered_early;     /* an error response began before that */
     int stock;              /* ExpectEngine Off: httpd's own rules */
     const expect_dir_conf *conf;    /* the configuration that judged */
     apr_array_header_t *unmet;      /* of const expect_member * */
@@ -140,7 +142,19 @@ typedef struct {
     const char *extensions; /* accepted extension members, joined ", " */
     const char *body;       /* 417 body, when the module answers it */
     const char *content_type;
+    int guard;              /* EXPECT_GUARD_WATCH or EXPECT_GUARD_SINK */
 } expect_request;
+
+enum {
+    EXPECT_GUARD_WATCH = 0, /* see expect_guard_filter */
+    EXPECT_GUARD_SINK
+};
+
+/* EXPECT_ERROR's context. */
+typedef struct {
+    expect_request *rec;
+    int typed;              /* still to give the body its type and length */
+} expect_error_ctx;
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
@@ -285,6 +299,7 @@ static const char *expect_set_allow(cmd_parms *cmd, void *dconf,
 /* ------------------------------------------------------------------ */
 
 static ap_filter_rec_t *expect_error_filter_handle;
+static ap_filter_rec_t *expect_guard_filter_handle;
 
 static expect_request *expect_new_request(request_rec *r, const char *field)
 {
@@ -360,6 +375,7 @@ static EXPECT_NOINLINE int expect_read_field(request_rec *r,
  * sent.  An empty field means no expectation and stays as it came. */
 static int expect_post_read_request(request_rec *r)
 {
+    expect_request *rec;
     const char *field;
 
     if (r->prev) {
@@ -369,7 +385,10 @@ static int expect_post_read_request(request_rec *r)
     if (!field || !field[0]) {
         return DECLINED;
     }
-    return expect_read_field(r, expect_new_request(r, field));
+    rec = expect_new_request(r, field);
+    ap_add_output_filter_handle(expect_guard_filter_handle, rec, r,
+                                r->connection);
+    return expect_read_field(r, rec);
 }
 
 static int expect_allowed(const expect_dir_conf *conf, const expect_member *m)
@@ -518,45 +537,6 @@ static EXPECT_NOINLINE void expect_judge(request_rec *r,
     apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
 }
 
-/* The judgement, made before the <If> walk so that <If> conditions, and
- * everything after them (per-directory SetEnvIf, access checkers,
- * RewriteCond), can use EXPECT_OUTCOME: the same directory, files and
- * location walks that core's map_to_storage and the location walk after
- * it are about to run (their caches make httpd's own runs that follow
- * hits), then r->per_dir_config is put back as it was.  Proxied requests
- * are mapped by mod_proxy's own walk of <Proxy> sections: for them the
- * location walk alone.  fixups judges again if the final configuration
- * differs (an <If> or <Proxy> section with a directive of this module). */
-static EXPECT_NOINLINE void expect_preview(request_rec *r,
-                                           expect_request *rec)
-{
-    ap_conf_vector_t *saved = r->per_dir_config;
-
-    if (r->proxyreq
-        || (r->filename && !strncmp(r->filename, "proxy:", 6))) {
-        if (ap_location_walk(r) == OK) {
-            expect_judge(r, rec);
-        }
-    }
-    else if (ap_directory_walk(r) == OK && ap_file_walk(r) == OK
-             && ap_location_walk(r) == OK) {
-        expect_judge(r, rec);
-    }
-    r->per_dir_config = saved;
-}
-
-/* map_to_storage, APR_HOOK_REALLY_FIRST, so before core's and mod_proxy's:
- * only looks (DECLINED), on requests that carry Expect. */
-static int expect_map_to_storage(request_rec *r)
-{
-    expect_request *rec = ap_get_module_config(r->request_config,
-                                               &expect_module);
-    if (rec && !rec->judged) {
-        expect_preview(r, rec);
-    }
-    return DECLINED;
-}
-
 static int expect_reject(request_rec *r, expect_request *rec)
 {
     const expect_dir_conf *conf = rec->conf;
@@ -597,9 +577,27 @@ static int expect_reject(request_rec *r, expect_request *rec)
     return HTTP_EXPECTATION_FAILED;
 }
 
+/* Whether httpd will read a body of the length the request declares: not
+ * when it is over the body limit that applies (LimitRequestBody), which
+ * HTTP_IN checks before it reads anything.  A chunked body's length is not
+ * known before it is read. */
+static int expect_body_within_limit(request_rec *r)
+{
+    apr_off_t limit = ap_get_limit_req_body(r), len;
+    const char *cl;
+
+    if (!limit || apr_table_get(r->headers_in, "Transfer-Encoding")) {
+        return 1;
+    }
+    cl = apr_table_get(r->headers_in, "Content-Length");
+    return !cl || !expect_parse_length(&len, cl) || len <= limit;
+}
+
 /* Act on the judgement: answer 417, or pass the accepted members on and
- * send an immediate 100 Continue. */
-static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec)
+ * send an immediate 100 Continue.  late: the response is already being
+ * produced (see expect_guard_filter), so nothing is sent before it. */
+static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec,
+                                      int late)
 {
     if (!rec->judged
         || rec->conf != ap_get_module_config(r->per_dir_config,
@@ -610,8 +608,8 @@ static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec)
     if (rec->stock) {
         return expect_decide_stock(r, rec);
     }
-    expect_count(r, rec->counter);
     if (rec->unmet) {
+        expect_count(r, rec->counter);
         if (rec->may_wait && !r->expecting_100) {
             /* "100-continue=1", "100-continue" from HTTP/1.0...: not the
              * expectation, but the client may still be waiting for a 100
@@ -621,6 +619,16 @@ static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec)
         }
         return expect_reject(r, rec);
     }
+    if (rec->counter == EXPECT_COUNT_IMMEDIATE
+        && (late || !expect_body_within_limit(r))) {
+        /* No 100 for a body httpd will refuse for its length (HTTP_IN
+         * answers 413 at the first read, as under Defer), nor once the
+         * response has begun. */
+        rec->outcome = "continue";
+        rec->counter = EXPECT_COUNT_CONTINUE;
+        apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
+    }
+    expect_count(r, rec->counter);
     if (rec->kept) {
         apr_table_setn(r->headers_in, "Expect", rec->kept);
     }
@@ -650,6 +658,62 @@ static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec)
     return DECLINED;
 }
 
+/* The judgement, made before the <If> walk so that <If> conditions, and
+ * everything after them (per-directory SetEnvIf, access checkers,
+ * RewriteCond), can use EXPECT_OUTCOME: the same directory, files and
+ * location walks that core's map_to_storage and the location walk after
+ * it are about to run (their caches make httpd's own runs that follow
+ * hits), then r->per_dir_config is put back as it was.  Proxied requests
+ * are mapped by mod_proxy's own walk of <Proxy> sections: for them the
+ * location walk alone.  fixups judges again if the final configuration
+ * differs (an <If> or <Proxy> section with a directive of this module). */
+static EXPECT_NOINLINE void expect_preview(request_rec *r,
+                                           expect_request *rec)
+{
+    ap_conf_vector_t *saved = r->per_dir_config;
+
+    if (r->proxyreq || !r->filename
+        || !strncmp(r->filename, "proxy:", 6)) {
+        if (ap_location_walk(r) == OK) {
+            expect_judge(r, rec);
+        }
+    }
+    else if (ap_directory_walk(r) == OK && ap_file_walk(r) == OK
+             && ap_location_walk(r) == OK) {
+        expect_judge(r, rec);
+    }
+    r->per_dir_config = saved;
+}
+
+/* Requests that mod_http answers in its own map_to_storage hooks, which
+ * end the request cycle there: access control and fixups never run for
+ * "OPTIONS *" nor for TRACE (unless mod_proxy forwards it). */
+static int expect_answered_in_map_to_storage(request_rec *r)
+{
+    if (r->proxyreq || (r->filename && !strncmp(r->filename, "proxy:", 6))) {
+        return 0;
+    }
+    return r->method_number == M_TRACE
+           || (r->method_number == M_OPTIONS && r->uri
+               && r->uri[0] == '*' && r->uri[1] == '\0');
+}
+
+/* map_to_storage, APR_HOOK_REALLY_FIRST, so before core's, mod_http's and
+ * mod_proxy's: judges requests that carry Expect, and acts at once on
+ * those that no later hook of the cycle will see. */
+static int expect_map_to_storage(request_rec *r)
+{
+    expect_request *rec = ap_get_module_config(r->request_config,
+                                               &expect_module);
+    if (rec && !rec->judged) {
+        expect_preview(r, rec);
+        if (expect_answered_in_map_to_storage(r)) {
+            return expect_act(r, rec, 0);
+        }
+    }
+    return DECLINED;
+}
+
 /* fixups, APR_HOOK_REALLY_FIRST: act on the judgement.  Fixups run after
  * authentication and authorization (a client without credentials gets
  * 401/403 first) and before the handler; first among fixups so that later
@@ -662,7 +726,7 @@ static int expect_fixups(request_rec *r)
     if (!rec || rec->acted) {
         return DECLINED;
     }
-    return expect_act(r, rec);
+    return expect_act(r, rec, 0);
 }
 
 /* mod_proxy's optional proxy_fixups hook runs on the copy of the headers
@@ -689,46 +753,167 @@ static int expect_proxy_fixups(request_rec *r)
     return OK;
 }
 
+/* The request whose Expect field the module judged: r itself, or for the
+ * target of an internal redirect the initial request. */
+static expect_request *expect_initial_record(request_rec *r)
+{
+    while (r->prev) {
+        r = r->prev;
+    }
+    return ap_get_module_config(r->request_config, &expect_module);
+}
+
+/* Whether the response under way is the module's refusal (a 417 of its
+ * own, or what an ErrorDocument 417 makes of it). */
+static int expect_refusing(const expect_request *rec)
+{
+    return rec && rec->acted && rec->unmet && !rec->stock;
+}
+
+/* Adds EXPECT_ERROR to a response that carries the module's refusal;
+ * typed: the body is the module's own, which needs its Content-Type. */
+static void expect_add_error_filter(request_rec *r, expect_request *rec,
+                                    int typed)
+{
+    expect_error_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+
+    ctx->rec = rec;
+    ctx->typed = typed;
+    ap_add_output_filter_handle(expect_error_filter_handle, ctx, r,
+                                r->connection);
+}
+
 /* insert_error_filter: ap_send_error_response() runs this hook before it
- * picks the body.  When the 417 is ours and no ErrorDocument 417 applies,
- * register the JSON body as the custom response and add the filter that
- * corrects the Content-Type httpd forces to text/html. */
+ * picks the body.  On the module's 417, when no ErrorDocument 417 applies,
+ * register the JSON body as the custom response. */
 static void expect_insert_error_filter(request_rec *r)
 {
     expect_request *rec = ap_get_module_config(r->request_config,
                                                &expect_module);
+    int typed = 0;
 
     if (!rec) {
         return;
     }
-    if (rec->judged && !rec->acted) {
-        /* Answered before fixups (401, 403, a redirect...): the judged
-         * outcome never happened. */
+    if (!rec->acted) {
+        /* Answered before the module acted (401, 403, a redirect...): the
+         * judged outcome never happened, and the answer stays. */
+        rec->answered_early = 1;
         apr_table_unset(r->subprocess_env, EXPECT_OUTCOME_VAR);
         return;
     }
-    if (r->status != HTTP_EXPECTATION_FAILED || !rec->body
-        || ap_response_code_string(r, ap_index_of_response(r->status))) {
+    if (!expect_refusing(rec)) {
         return;
     }
-    ap_custom_response(r, HTTP_EXPECTATION_FAILED, rec->body);
-    ap_add_output_filter_handle(expect_error_filter_handle, rec, r,
-                                r->connection);
+    if (r->status == HTTP_EXPECTATION_FAILED && rec->body
+        && !ap_response_code_string(r, ap_index_of_response(r->status))) {
+        ap_custom_response(r, HTTP_EXPECTATION_FAILED, rec->body);
+        typed = 1;
+    }
+    expect_add_error_filter(r, rec, typed);
 }
 
-/* EXPECT_ERROR: AP_FTYPE_CONTENT_SET - 1, ahead of mod_headers' error
- * filter (so "Header always" still has the last word) and of HTTP_HEADER
- * (AP_FTYPE_PROTOCOL), which writes the Content-Type line.  It also gives
- * the length: a body past the output buffer would otherwise go chunked. */
+/* insert_filter, for the target of an ErrorDocument 417 that is a local
+ * URL: it answers the refusal too. */
+static void expect_insert_filter(request_rec *r)
+{
+    if (r->prev && expect_refusing(expect_initial_record(r))) {
+        expect_add_error_filter(r, expect_initial_record(r), 0);
+    }
+}
+
+/* EXPECT_ERROR, on the response that carries the module's refusal.
+ *
+ * It gives the module's own body its Content-Type (httpd forces text/html
+ * on a custom response) and its length (a body past the output buffer
+ * would otherwise go chunked).
+ *
+ * It also keeps the refusal a refusal.  httpd reads and discards the body
+ * of a request it answers, so that the connection can carry the next one;
+ * when that read fails -- the body is over LimitRequestBody (declared, or
+ * found so while reading it chunked), malformed, or too slow -- HTTP_IN
+ * closes the connection and sends an error bucket down the output filters,
+ * and HTTP_HEADER would turn that into a 413 or 400 page "about a second
+ * error".  The error buckets are dropped here: the 417 goes out, with
+ * "Connection: close".
+ *
+ * AP_FTYPE_CONTENT_SET - 1: ahead of mod_headers' error filter (so that
+ * "Header always" keeps the last word) and of HTTP_HEADER. */
 static apr_status_t expect_error_filter(ap_filter_t *f,
                                         apr_bucket_brigade *bb)
 {
-    expect_request *rec = f->ctx;
+    expect_error_ctx *ctx = f->ctx;
+    apr_bucket *e, *next;
+    int eos = 0;
 
-    ap_set_content_type(f->r, rec->content_type);
-    ap_set_content_length(f->r, strlen(rec->body));
-    ap_remove_output_filter(f);
+    if (ctx->typed) {
+        ap_set_content_type(f->r, ctx->rec->content_type);
+        ap_set_content_length(f->r, strlen(ctx->rec->body));
+        ctx->typed = 0;
+    }
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = next) {
+        next = APR_BUCKET_NEXT(e);
+        if (AP_BUCKET_IS_ERROR(e)) {
+            f->c->keepalive = AP_CONN_CLOSE;
+            apr_bucket_delete(e);
+        }
+        else if (APR_BUCKET_IS_EOS(e)) {
+            eos = 1;
+        }
+    }
+    if (eos) {
+        ap_remove_output_filter(f);
+    }
     return ap_pass_brigade(f->next, bb);
+}
+
+/* EXPECT_GUARD, on every request that carried Expect.  The module acts in
+ * fixups, after access control; but a response can begin without passing
+ * there: from a quick handler (mod_cache's CacheQuickHandler), or from a
+ * hook that answers the request itself and returns DONE.  An error
+ * response begun that way (401, 403, a redirect) stays what it is; any
+ * other is judged when it begins, with the configuration that applies
+ * then (for a quick handler: the server's, the virtual host's and the
+ * <Location> sections'), and replaced by the module's 417 if that fails.
+ *
+ * AP_FTYPE_PROTOCOL - 1: the last request filter before HTTP_HEADER, so
+ * nothing has reached the client when it decides, and after mod_cache's
+ * CACHE_OUT, which removes every filter added ahead of it. */
+static apr_status_t expect_guard_filter(ap_filter_t *f,
+                                        apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    expect_request *rec = f->ctx;
+    int status;
+
+    if (rec->guard == EXPECT_GUARD_SINK) {
+        /* The rest of a response that was replaced. */
+        apr_brigade_cleanup(bb);
+        return APR_SUCCESS;
+    }
+    if (rec->acted || rec->answered_early) {
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
+    if (!rec->judged) {
+        expect_preview(r, rec);
+    }
+    status = expect_act(r, rec, 1);
+    if (status == DECLINED) {
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
+    /* Replace the response.  ap_send_error_response() starts the output
+     * over from the protocol filters; this filter comes back as a sink
+     * for whatever the original response still sends. */
+    apr_brigade_cleanup(bb);
+    ap_remove_output_filter(f);
+    r->status = HTTP_OK;
+    ap_die(status, r);
+    rec->guard = EXPECT_GUARD_SINK;
+    ap_add_output_filter_handle(expect_guard_filter_handle, rec, r,
+                                r->connection);
+    return APR_SUCCESS;
 }
 
 /* post_config: a fresh seed for the parser's duplicate detection on every
@@ -775,6 +960,9 @@ static void expect_register_hooks(apr_pool_t *p)
      * the body: where our 417 gets its JSON body. */
     ap_hook_insert_error_filter(expect_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
+    /* insert_filter runs before a handler writes: the target of an
+     * ErrorDocument 417 redirect answers our refusal. */
+    ap_hook_insert_filter(expect_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     /* mod_proxy's optional hook on the headers for the backend: accepted
      * extensions are the backend's to meet. */
     APR_OPTIONAL_HOOK(proxy, fixups, expect_proxy_fixups, NULL, NULL,
@@ -785,6 +973,11 @@ static void expect_register_hooks(apr_pool_t *p)
     expect_error_filter_handle =
         ap_register_output_filter(EXPECT_ERROR_FILTER, expect_error_filter,
                                   NULL, AP_FTYPE_CONTENT_SET - 1);
+    /* PROTOCOL - 1: the last request filter, after mod_cache's CACHE_OUT
+     * (CONTENT_SET - 1), just before HTTP_HEADER. */
+    expect_guard_filter_handle =
+        ap_register_output_filter(EXPECT_GUARD_FILTER, expect_guard_filter,
+                                  NULL, AP_FTYPE_PROTOCOL - 1);
 }
 
 static const command_rec expect_cmds[] = {
