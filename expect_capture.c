@@ -144,25 +144,37 @@ typedef enum {
     EXPECT_THEIRS = 1       /* a client line that has the stash name */
 } expect_origin_e;
 
-/* Per-connection state of EXPECT_IN, reset for each header block. */
+/* Where EXPECT_IN is in the stream. */
+typedef enum {
+    EXPECT_IN_PASS = 0,     /* not in a header block: every read passes */
+    EXPECT_IN_HEADERS,      /* at the start of a header line */
+    EXPECT_IN_REQUEST_LINE, /* before the request line (pre_read_request) */
+    EXPECT_IN_MID_LINE,     /* the rest of a line that began in a read */
+    EXPECT_IN_WATCH         /* at a line start after a line of ours or of
+                             * the stash name: the end of the block counts */
+} expect_in_e;
+
+/* Per-connection state of EXPECT_IN. */
 typedef struct {
-    request_rec *r;         /* whose header block is read; NULL: pass */
-    int line_start;         /* the next byte from below begins a line */
-    int headers;            /* the request line has passed */
-    int lines[2];           /* lines of each origin in this block */
+    expect_in_e state;
+    expect_in_e after_line; /* the state at the next line start */
+    request_rec *r;         /* whose header block is read */
+    /* The lines of ours or of the stash name in r's block: */
+    request_rec *noted;     /* the request they belong to */
+    int lines[2];           /* how many of each origin */
     char name[2][EXPECT_NAME_LEN + 1];  /* the first of each, as spelled */
-    apr_array_header_t *order;  /* origin (char) of each such line */
+    apr_array_header_t *order;  /* origin (char) of each, in order */
     int moved;              /* the origin hidden at the end, or -1 */
     apr_bucket_brigade *more;   /* the rest of a line's first bytes */
 } expect_lines;
 
 static ap_filter_rec_t *expect_in_filter_handle;
 
-/* Up to sizeof head bytes of the line that starts bb, copied into head;
- * returns how many.  A header line is read blocking, and a name can be
- * split across TCP segments: while fewer bytes than head holds have come
- * and none of them ends the line, the next piece of the same line is
- * read and appended to bb. */
+/* Up to size bytes of the line that starts bb, copied into head; returns
+ * how many.  A header line is read blocking, and a name can be split
+ * across TCP segments: while fewer bytes than head holds have come and
+ * none of them ends the line, the next piece of the same line is read and
+ * appended to bb. */
 static apr_size_t expect_line_head(expect_lines *ctx, ap_filter_t *f,
                                    apr_bucket_brigade *bb,
                                    apr_read_type_e block,
@@ -254,12 +266,16 @@ static apr_status_t expect_rename(ap_filter_t *f, apr_bucket_brigade *bb)
 static void expect_note(expect_lines *ctx, expect_origin_e origin,
                         const char *head)
 {
+    if (ctx->noted != ctx->r) {
+        /* The first such line of this block. */
+        ctx->noted = ctx->r;
+        ctx->lines[EXPECT_OURS] = ctx->lines[EXPECT_THEIRS] = 0;
+        ctx->order = apr_array_make(ctx->r->pool, 4, sizeof(char));
+        ctx->moved = -1;
+    }
     if (!ctx->lines[origin]++) {
         memcpy(ctx->name[origin], head, EXPECT_NAME_LEN);
         ctx->name[origin][EXPECT_NAME_LEN] = '\0';
-    }
-    if (!ctx->order) {
-        ctx->order = apr_array_make(ctx->r->pool, 4, sizeof(char));
     }
     APR_ARRAY_PUSH(ctx->order, char) = (char)origin;
 }
@@ -305,9 +321,9 @@ static void expect_lines_separate(expect_lines *ctx)
 }
 
 /* The filter's slow path, and the one place where its state changes: a
- * piece that does not end its line, or a line that starts with a byte the
- * fast path cannot pass (E, e, CR, LF), or one that does not come in one
- * heap bucket. */
+ * line that starts with a byte the fast path does not pass, a line piece
+ * that does not come whole in one heap bucket, the request line and, once
+ * a line of ours or of the stash name has passed, every line. */
 static EXPECT_NOINLINE apr_status_t expect_lines_step(expect_lines *ctx,
                                                       ap_filter_t *f,
                                                       apr_bucket_brigade *bb,
@@ -317,20 +333,23 @@ static EXPECT_NOINLINE apr_status_t expect_lines_step(expect_lines *ctx,
     apr_size_t got;
     apr_status_t rv;
 
-    if (ctx->line_start
+    if (ctx->state != EXPECT_IN_MID_LINE
         && (got = expect_line_head(ctx, f, bb, block, head, sizeof(head)))) {
+        ctx->after_line = ctx->state;
         if (head[0] == '\n' || (got > 1 && head[0] == '\r' && head[1] == '\n')) {
             /* An empty line: before the request line httpd skips it; after
              * it, it ends the header block. */
-            if (ctx->headers) {
-                if (ctx->lines[EXPECT_OURS] && ctx->lines[EXPECT_THEIRS]) {
+            if (ctx->state != EXPECT_IN_REQUEST_LINE) {
+                if (ctx->state == EXPECT_IN_WATCH
+                    && ctx->lines[EXPECT_OURS] && ctx->lines[EXPECT_THEIRS]) {
                     expect_lines_separate(ctx);
                 }
-                ctx->r = NULL;
+                ctx->state = EXPECT_IN_PASS;
+                return APR_SUCCESS;
             }
         }
-        else if (!ctx->headers) {
-            ctx->headers = 1;           /* this is the request line */
+        else if (ctx->state == EXPECT_IN_REQUEST_LINE) {
+            ctx->after_line = EXPECT_IN_HEADERS;
         }
         else if (got == sizeof(head) && head[EXPECT_NAME_LEN] == ':') {
             if (expect_ci_equal(head, "Expect", EXPECT_NAME_LEN)) {
@@ -338,51 +357,76 @@ static EXPECT_NOINLINE apr_status_t expect_lines_step(expect_lines *ctx,
                     return rv;
                 }
                 expect_note(ctx, EXPECT_OURS, head);
+                ctx->after_line = EXPECT_IN_WATCH;
             }
             else if (expect_ci_equal(head, EXPECT_STASH_NAME,
                                      EXPECT_NAME_LEN)) {
                 expect_note(ctx, EXPECT_THEIRS, head);
+                ctx->after_line = EXPECT_IN_WATCH;
             }
         }
     }
-    ctx->line_start = expect_ends_line(bb);
+    ctx->state = expect_ends_line(bb) ? ctx->after_line : EXPECT_IN_MID_LINE;
     return APR_SUCCESS;
 }
 
-/* EXPECT_IN.  It acts only on AP_MODE_GETLINE reads between
- * pre_read_request and the empty line that ends the header block; it
- * changes nothing but the six name bytes of Expect lines and passes up
- * exactly the line pieces it gets from below, so every other header line
- * is read, folded, counted and limited by httpd as without it.  The fast
- * path passes a whole line in one heap bucket (what the core input filter
- * and mod_ssl hand up) after a look at its first byte, read in place. */
+/* A header line piece has been read into bb: pass it up after a look at
+ * its first and last bytes, read in place from the heap buckets the core
+ * input filter hands up, or take the slow path. */
+static EXPECT_NOINLINE apr_status_t expect_in_line(ap_filter_t *f,
+                                                   apr_bucket_brigade *bb,
+                                                   apr_read_type_e block)
+{
+    expect_lines *ctx = f->ctx;
+    apr_status_t rv;
+    apr_bucket *first, *last;
+
+    rv = ap_get_brigade(f->next, bb, AP_MODE_GETLINE, block, 0);
+    if (rv != APR_SUCCESS || APR_BRIGADE_EMPTY(bb)) {
+        return rv;
+    }
+    first = APR_BRIGADE_FIRST(bb);
+    last = APR_BRIGADE_LAST(bb);
+    if (APR_BUCKET_IS_HEAP(first) && APR_BUCKET_IS_HEAP(last)
+        && first->length && last->length) {
+        char c = ((apr_bucket_heap *)first->data)->base[first->start];
+        char lf = ((apr_bucket_heap *)last->data)->base[last->start
+                                                         + last->length - 1];
+        if (lf == '\n') {
+            /* A whole line: in the block, one that cannot begin "Expect:"
+             * nor the stash name; or the request line. */
+            if (ctx->state == EXPECT_IN_HEADERS && (c | 0x20) != 'e') {
+                return APR_SUCCESS;
+            }
+            if (ctx->state == EXPECT_IN_REQUEST_LINE && c != '\r'
+                && c != '\n') {
+                ctx->state = EXPECT_IN_HEADERS;
+                return APR_SUCCESS;
+            }
+        }
+    }
+    return expect_lines_step(ctx, f, bb, block);
+}
+
+/* EXPECT_IN.  It acts only on AP_MODE_GETLINE reads of a header block,
+ * from pre_read_request on; it changes nothing but the six name bytes of
+ * Expect lines and passes up exactly the line pieces it gets from below,
+ * so every other header line is read, folded, counted and limited by
+ * httpd as without it.  Every header line of every request comes through
+ * here, so every line costs: expect_in_line looks at two bytes of it.
+ * Until a line of ours or of the stash name has passed, the empty line
+ * that ends the block is not looked for: post_read_request stops the
+ * filter. */
 static apr_status_t expect_in_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                      ap_input_mode_t mode,
                                      apr_read_type_e block,
                                      apr_off_t readbytes)
 {
-    expect_lines *ctx = f->ctx;
-    apr_bucket *e;
-    apr_status_t rv;
-
-    if (mode != AP_MODE_GETLINE || !ctx->r) {
+    if (mode != AP_MODE_GETLINE
+        || ((expect_lines *)f->ctx)->state == EXPECT_IN_PASS) {
         return ap_get_brigade(f->next, bb, mode, block, readbytes);
     }
-    rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
-    if (rv != APR_SUCCESS || APR_BRIGADE_EMPTY(bb)) {
-        return rv;
-    }
-    e = APR_BRIGADE_FIRST(bb);
-    if (ctx->line_start && ctx->headers && APR_BUCKET_IS_HEAP(e)
-        && e->length > 1 && APR_BUCKET_NEXT(e) == APR_BRIGADE_SENTINEL(bb)) {
-        const char *line = ((apr_bucket_heap *)e->data)->base + e->start;
-        char c = line[0];
-
-        if (c != 'E' && c != 'e' && c != '\r' && line[e->length - 1] == '\n') {
-            return APR_SUCCESS;
-        }
-    }
-    return expect_lines_step(ctx, f, bb, block);
+    return expect_in_line(f, bb, block);
 }
 
 /* pre_connection: every client connection gets EXPECT_IN.  Not HTTP/2
@@ -401,7 +445,7 @@ static int expect_lines_pre_connection(conn_rec *c, void *csd)
     return DECLINED;
 }
 
-/* pre_read_request, for the header block about to be read: arm. */
+/* pre_read_request, for the header block about to be read. */
 static int expect_lines_arm(request_rec *r, conn_rec *c)
 {
     expect_lines *ctx = ap_get_module_config(c->conn_config, &expect_module);
@@ -409,17 +453,13 @@ static int expect_lines_arm(request_rec *r, conn_rec *c)
     if (!ctx) {
         return 0;
     }
+    ctx->state = EXPECT_IN_REQUEST_LINE;
     ctx->r = r;
-    ctx->line_start = 1;
-    ctx->headers = 0;
-    ctx->lines[EXPECT_OURS] = ctx->lines[EXPECT_THEIRS] = 0;
-    ctx->order = NULL;
-    ctx->moved = -1;
     return 1;
 }
 
 /* post_read_request: the block has been read (or there was none, as for
- * HTTP/0.9).  Disarm, and hand back what the filter renamed or hid. */
+ * HTTP/0.9).  Stop, and hand back what the filter renamed or hid. */
 static int expect_lines_hand_back(request_rec *r, const char **field)
 {
     expect_lines *ctx = ap_get_module_config(r->connection->conn_config,
@@ -427,10 +467,10 @@ static int expect_lines_hand_back(request_rec *r, const char **field)
     if (!ctx) {
         return 0;
     }
-    ctx->r = NULL;
+    ctx->state = EXPECT_IN_PASS;
     *field = NULL;
-    if (ctx->lines[EXPECT_OURS]) {
-        ctx->lines[EXPECT_OURS] = 0;
+    if (ctx->noted == r && ctx->lines[EXPECT_OURS]) {
+        ctx->noted = NULL;
         expect_unhide(r, ctx->moved == EXPECT_OURS
                          ? EXPECT_STASH_NAME EXPECT_HIDDEN_SUFFIX
                          : EXPECT_STASH_NAME,

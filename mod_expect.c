@@ -321,19 +321,49 @@ static int expect_has_body(request_rec *r)
     return cl && expect_parse_length(&len, cl) && len > 0;
 }
 
-/* An internal redirect: the decision belongs to the initial request;
- * carry its outcome so that logging and the target's <If> see it. */
+/* The request whose Expect field the module judged: r itself, or for the
+ * target of an internal redirect the initial request. */
+static expect_request *expect_initial_record(request_rec *r)
+{
+    while (r->prev) {
+        r = r->prev;
+    }
+    return ap_get_module_config(r->request_config, &expect_module);
+}
+
+/* Whether the response under way is the module's refusal (a 417 of its
+ * own, or what an ErrorDocument 417 makes of it). */
+static int expect_refusing(const expect_request *rec)
+{
+    return rec && rec->acted && rec->unmet && !rec->stock;
+}
+
+/* Adds EXPECT_ERROR to a response that carries the module's refusal;
+ * typed: the body is the module's own, which needs its Content-Type. */
+static void expect_add_error_filter(request_rec *r, expect_request *rec,
+                                    int typed)
+{
+    expect_error_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+
+    ctx->rec = rec;
+    ctx->typed = typed;
+    ap_add_output_filter_handle(expect_error_filter_handle, ctx, r,
+                                r->connection);
+}
+
+/* post_read_request of an internal redirect: the decision belongs to the
+ * initial request.  Carry its outcome, so that logging and the target's
+ * <If> see it; and when the target answers the module's refusal (an
+ * ErrorDocument 417 that is a local URL), guard that answer too. */
 static EXPECT_NOINLINE int expect_carry_outcome(request_rec *r)
 {
-    request_rec *initial = r->prev;
-    expect_request *rec;
+    expect_request *rec = expect_initial_record(r);
 
-    while (initial->prev) {
-        initial = initial->prev;
-    }
-    rec = ap_get_module_config(initial->request_config, &expect_module);
     if (rec && rec->acted && rec->outcome) {
         apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
+    }
+    if (expect_refusing(rec)) {
+        expect_add_error_filter(r, rec, 0);
     }
     return DECLINED;
 }
@@ -737,50 +767,16 @@ static int expect_fixups(request_rec *r)
  * meet them.  100-continue itself is hop-by-hop and stays mod_proxy's. */
 static int expect_proxy_fixups(request_rec *r)
 {
-    const request_rec *initial = r;
     expect_request *rec;
 
-    while (initial->prev) {
-        initial = initial->prev;
+    if (r->main) {
+        return OK;      /* a subrequest: the field is not its own */
     }
-    if (initial->main) {
-        return OK;
-    }
-    rec = ap_get_module_config(initial->request_config, &expect_module);
+    rec = expect_initial_record(r);
     if (rec && rec->extensions && !apr_table_get(r->headers_in, "Expect")) {
         apr_table_setn(r->headers_in, "Expect", rec->extensions);
     }
     return OK;
-}
-
-/* The request whose Expect field the module judged: r itself, or for the
- * target of an internal redirect the initial request. */
-static expect_request *expect_initial_record(request_rec *r)
-{
-    while (r->prev) {
-        r = r->prev;
-    }
-    return ap_get_module_config(r->request_config, &expect_module);
-}
-
-/* Whether the response under way is the module's refusal (a 417 of its
- * own, or what an ErrorDocument 417 makes of it). */
-static int expect_refusing(const expect_request *rec)
-{
-    return rec && rec->acted && rec->unmet && !rec->stock;
-}
-
-/* Adds EXPECT_ERROR to a response that carries the module's refusal;
- * typed: the body is the module's own, which needs its Content-Type. */
-static void expect_add_error_filter(request_rec *r, expect_request *rec,
-                                    int typed)
-{
-    expect_error_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
-
-    ctx->rec = rec;
-    ctx->typed = typed;
-    ap_add_output_filter_handle(expect_error_filter_handle, ctx, r,
-                                r->connection);
 }
 
 /* insert_error_filter: ap_send_error_response() runs this hook before it
@@ -811,15 +807,6 @@ static void expect_insert_error_filter(request_rec *r)
         typed = 1;
     }
     expect_add_error_filter(r, rec, typed);
-}
-
-/* insert_filter, for the target of an ErrorDocument 417 that is a local
- * URL: it answers the refusal too. */
-static void expect_insert_filter(request_rec *r)
-{
-    if (r->prev && expect_refusing(expect_initial_record(r))) {
-        expect_add_error_filter(r, expect_initial_record(r), 0);
-    }
 }
 
 /* EXPECT_ERROR, on the response that carries the module's refusal.
@@ -960,9 +947,6 @@ static void expect_register_hooks(apr_pool_t *p)
      * the body: where our 417 gets its JSON body. */
     ap_hook_insert_error_filter(expect_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
-    /* insert_filter runs before a handler writes: the target of an
-     * ErrorDocument 417 redirect answers our refusal. */
-    ap_hook_insert_filter(expect_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     /* mod_proxy's optional hook on the headers for the backend: accepted
      * extensions are the backend's to meet. */
     APR_OPTIONAL_HOOK(proxy, fixups, expect_proxy_fixups, NULL, NULL,
