@@ -11,7 +11,8 @@
 #    apr_pstrdup, memcpy, ...): how often it is called per request in A and
 #    in B.  A module that neither allocates nor copies on this path leaves
 #    these counts as they are.
-# 2. mod_expect's functions: own instructions, and each callee with calls
+# 2. mod_expect's functions (those of the object mod_expect.so, from any
+#    of its source files): own instructions, and each callee with calls
 #    and inclusive instructions.  Callgrind attributes calls through tail
 #    jumps (httpd's filter chain, apr_bucket_read) to the function that
 #    made the jump, so the callee list is indicative; part 1 is exact.
@@ -29,6 +30,8 @@ my $watch = qr/^(?:apr_palloc|apr_pcalloc|apr_pstr\w*dup|apr_pstrcat|apr_psprint
                 |(?:__)?(?:memcpy|memmove|mempcpy|strcpy|strncpy|stpcpy)\w*
                 |apr_cpystrn|apr_brigade_flatten|apr_brigade_pflatten)$/x;
 
+my $module = qr/\[(?:[^\]]*\/)?mod_expect\.so\]$/;
+
 sub name {
     my ($fn) = @_;
     $fn =~ s/\s*\[[^\]]*\]$//;
@@ -42,7 +45,7 @@ sub num { my ($v) = @_; $v =~ tr/,//d; return $v; }
 
 sub load {
     my ($file) = @_;
-    my (%self, %callees, %called, @callers);
+    my (%self, %callees, %called, %mine, @callers);
     my $cur;
     open my $fh, '<', $file or die "$0: $file: $!\n";
     while (<$fh>) {
@@ -57,9 +60,10 @@ sub load {
             $cur = name($fn);
             $called{$cur} += $_ for @callers;
             @callers = ();
-            $self{$cur} += $ir if $cur =~ /^expect_/;
+            $mine{$cur} = 1 if $fn =~ $module;
+            $self{$cur} += $ir if $mine{$cur};
         }
-        elsif ($cur && $cur =~ /^expect_/) {
+        elsif ($cur && $mine{$cur}) {
             my $callee = name($fn);
             $callees{$cur}{$callee}[0] += $count;
             $callees{$cur}{$callee}[1] += $ir;
