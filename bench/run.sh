@@ -45,6 +45,9 @@
 #   CG_DIFF      cases of CG_CASES with the function-level diff
 #                [get ab browser h2]
 #   CG_N         N of the callgrind runs [2000]
+#   CG_MPM       event | prefork: the MPM of the callgrind runs [event]
+#                (h2 always runs on event: mod_http2 does not serve h2 under
+#                prefork)
 #   SET          minimal | debian: the module set of both servers [minimal]
 #                (debian adds what a stock Debian apache2 enables)
 #   PORT_BASE    A listens on PORT_BASE+1, B on +2, callgrind on +3, the
@@ -67,6 +70,7 @@ H2_STREAMS=${H2_STREAMS:-10}
 CG_CASES=${CG_CASES-get xfoo continue post ab browser h2}
 CG_DIFF=${CG_DIFF-get ab browser h2}
 CG_N=${CG_N:-2000}
+CG_MPM=${CG_MPM:-event}
 SET=${SET:-minimal}
 PORT_BASE=${PORT_BASE:-9100}
 module=${MODULE:-$top/.libs/mod_expect.so}
@@ -80,6 +84,8 @@ done
 [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 50 ] || die "ROUNDS must be 1..50"
 [ "$DURATION" -ge 1 ] && [ "$DURATION" -le 60 ] || die "DURATION must be 1..60"
 [ "$CG_N" -ge 1 ] && [ "$CG_N" -le 100000 ] || die "CG_N must be 1..100000"
+case $CG_MPM in event|prefork) ;;
+  *) die "CG_MPM='$CG_MPM' is neither event nor prefork" ;; esac
 case $SET in minimal) setdef= ;; debian) setdef="-D BENCH_DEBIAN" ;;
   *) die "SET='$SET' is neither minimal nor debian" ;; esac
 
@@ -412,10 +418,10 @@ fi
 # ------------------------------------------------------------------ callgrind
 # One callgrind run: server s (a|b), case, count.  Prints the total Ir.
 cg_run() {
-  local s=$1 c=$2 n=$3 name="cg-$1-$2-$3" args=() vpid status h2=
-  [ "$c" = h2 ] && h2=h2
+  local s=$1 c=$2 n=$3 name="cg-$1-$2-$3" args=() vpid status h2= mpm=mpm_$CG_MPM
+  [ "$c" = h2 ] && h2=h2 mpm=mpm_event
   rundir "$name"
-  mapfile -d '' args < <(httpd_args "$s" "$port_cg" mpm_event "$name" "$h2")
+  mapfile -d '' args < <(httpd_args "$s" "$port_cg" "$mpm" "$name" "$h2")
   "${as_user[@]}" valgrind --tool=callgrind --vgdb=no \
     --callgrind-out-file="$scratch/$name/callgrind.out" \
     "$httpd" -X "${args[@]}" >"$scratch/$name/valgrind.log" 2>&1 &
@@ -444,9 +450,9 @@ cg_run() {
 
 if [ -n "$CG_CASES" ]; then
   n6=$((6 * CG_N))
-  say "-- instructions per request: callgrind on '$(basename "$httpd") -X' (event MPM, one process),"
+  say "-- instructions per request: callgrind on '$(basename "$httpd") -X' ($CG_MPM MPM, one process),"
   say "   (Ir(6N) - Ir(N)) / 5N with N=$CG_N, all requests over one keep-alive connection"
-  say "   (h2: per stream, streams one at a time over one h2c connection)"
+  say "   (h2: per stream, streams one at a time over one h2c connection, event MPM)"
   printf '%-9s %12s %12s %10s %9s\n' case "A Ir/req" "B Ir/req" "B-A" "(B-A)/A"
   for c in $CG_CASES; do
     declare -A ir=()
