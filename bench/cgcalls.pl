@@ -34,10 +34,13 @@ my $module = qr/\[(?:[^\]]*\/)?mod_expect\.so\]$/;
 
 sub name {
     my ($fn) = @_;
+    # An unnamed address means something only within its object.
+    my ($obj) = $fn =~ m{\[(?:[^\]]*/)?([^/\]]+)\]$};
     $fn =~ s/\s*\[[^\]]*\]$//;
     $fn =~ s/\s*\(\d[\d,]*x\)$//;
     $fn =~ s/^.*://;
     $fn =~ s/'\d+$//;             # recursion levels count as one function
+    $fn .= " [$obj]" if $fn =~ /^0x[0-9a-f]+$/ && defined $obj;
     return $fn;
 }
 
@@ -61,13 +64,20 @@ sub load {
             $called{$cur} += $_ for @callers;
             @callers = ();
             $mine{$cur} = 1 if $fn =~ $module;
-            $self{$cur} += $ir if $mine{$cur};
+            $self{$cur} += $ir;
         }
-        elsif ($cur && $mine{$cur}) {
+        elsif ($cur) {
             my $callee = name($fn);
             $callees{$cur}{$callee}[0] += $count;
             $callees{$cur}{$callee}[1] += $ir;
         }
+    }
+    # A function of the module may also be listed without its object (code
+    # callgrind could not place): it counts as the module's all the same.
+    for my $fn (keys %self) {
+        next if $mine{$fn};
+        delete $self{$fn};
+        delete $callees{$fn};
     }
     return { self => \%self, callees => \%callees, called => \%called };
 }

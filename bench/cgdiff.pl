@@ -14,13 +14,15 @@
 # expect_capture.c, expect_counters.c, expect_parse.c) and whether or not
 # they have a name (an unnamed address in mod_expect.so is a PLT stub or a
 # function without a symbol); those that never run per request are named
-# on one line.  A second table adds the rows up per object (the module,
-# httpd, each library): unnamed addresses of an object that shift between
-# A and B, because the load addresses differ, net out there.
+# on one line.  A named function is one row even when callgrind puts it in
+# two objects (libc's stat and mmap show up under ld.so in some runs).  A
+# second table adds the rows up per object (the module, httpd, each
+# library): unnamed addresses of an object that shift between A and B,
+# because the load addresses differ, net out there.
 use strict;
 use warnings;
 
-my $module = qr/^mod_expect\.so$/;
+my $module = qr/(?:^|\+)mod_expect\.so(?:\+|$)/;
 
 my ($n, @files) = @ARGV;
 my $min = @files > 4 ? pop @files : 1.0;
@@ -37,8 +39,11 @@ sub key {
     return ($fn, $obj);
 }
 
-my %object;    # "function [object]" -> object
+my %objects;   # function -> { object => 1 }
 
+# Costs by function.  A named function is one row whatever object callgrind
+# puts it in (it puts the same libc call, stat or mmap, now in libc and now
+# in ld.so); an unnamed address is only meaningful within its object.
 sub load {
     my ($file) = @_;
     my (%cost, %objless);
@@ -53,19 +58,20 @@ sub load {
         my ($name, $obj) = key($fn);
         if ($obj eq '') {
             $objless{$name} += $ir;
+            next;
         }
-        else {
-            $cost{"$name [$obj]"} += $ir;
-            $object{"$name [$obj]"} = $obj;
-        }
+        $name = "$name [$obj]" if $name =~ /^0x[0-9a-f]+$/;
+        $cost{$name} += $ir;
+        $objects{$name}{$obj} = 1;
     }
     for my $name (keys %objless) {
-        my ($k) = grep { /^\Q$name\E \[/ } keys %cost;
-        $cost{$k // $name} += $objless{$name};
-        $object{$name} //= '(no object)' unless $k;
+        $cost{$name} += $objless{$name};
+        $objects{$name}{'(no object)'} = 1 unless $objects{$name};
     }
     return \%cost;
 }
+
+sub object { my ($f) = @_; return join('+', sort keys %{ $objects{$f} }); }
 
 my @c = map { load($_) } @files;
 my %fn = map { %$_ } @c;
@@ -75,7 +81,7 @@ for my $f (keys %fn) {
     my $a = ($v[1] - $v[0]) / (5 * $n);
     my $b = ($v[3] - $v[2]) / (5 * $n);
     my $d = $b - $a;
-    my $o = $object{$f};
+    my $o = object($f);
     $obj{$o}[0] += $a;
     $obj{$o}[1] += $b;
     my $mine = $o =~ $module;
@@ -84,7 +90,7 @@ for my $f (keys %fn) {
         next;
     }
     next if abs($d) < $min && !$mine;
-    push @rows, [$f, $a, $b, $d];
+    push @rows, [$f =~ / \[/ ? $f : "$f [$o]", $a, $b, $d];
 }
 printf "%10s %10s %10s  %s\n", 'stock', 'module', 'added', 'function (instructions per request)';
 for my $r (sort { $b->[3] <=> $a->[3] || $a->[0] cmp $b->[0] } @rows) {
