@@ -46,6 +46,8 @@
 #                [get ab browser h2]
 #   CG_N         N of the callgrind runs [2000]
 #   CG_MPM       event | prefork: the MPM of the callgrind runs [event]
+#   H2_CG_RUNS   callgrind runs of h2 (each N and 6N, A and B); the table
+#                gives the medians [3]
 #                (h2 always runs on event: mod_http2 does not serve h2 under
 #                prefork)
 #   SET          minimal | debian: the module set of both servers [minimal]
@@ -71,6 +73,7 @@ CG_CASES=${CG_CASES-get xfoo continue post ab browser h2}
 CG_DIFF=${CG_DIFF-get ab browser h2}
 CG_N=${CG_N:-2000}
 CG_MPM=${CG_MPM:-event}
+H2_CG_RUNS=${H2_CG_RUNS:-3}
 SET=${SET:-minimal}
 PORT_BASE=${PORT_BASE:-9100}
 module=${MODULE:-$top/.libs/mod_expect.so}
@@ -78,12 +81,13 @@ module=${MODULE:-$top/.libs/mod_expect.so}
 die() { echo "bench: $*" >&2; exit 1; }
 say() { printf '%s\n' "$*"; }
 
-for v in ROUNDS DURATION THREADS CONNECTIONS H2_CLIENTS H2_STREAMS CG_N PORT_BASE; do
+for v in ROUNDS DURATION THREADS CONNECTIONS H2_CLIENTS H2_STREAMS CG_N H2_CG_RUNS PORT_BASE; do
   case ${!v} in ''|*[!0-9]*) die "$v='${!v}' is not a number" ;; esac
 done
 [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 50 ] || die "ROUNDS must be 1..50"
 [ "$DURATION" -ge 1 ] && [ "$DURATION" -le 60 ] || die "DURATION must be 1..60"
 [ "$CG_N" -ge 1 ] && [ "$CG_N" -le 100000 ] || die "CG_N must be 1..100000"
+[ "$H2_CG_RUNS" -ge 1 ] && [ "$H2_CG_RUNS" -le 9 ] || die "H2_CG_RUNS must be 1..9"
 case $CG_MPM in event|prefork) ;;
   *) die "CG_MPM='$CG_MPM' is neither event nor prefork" ;; esac
 case $SET in minimal) setdef= ;; debian) setdef="-D BENCH_DEBIAN" ;;
@@ -416,9 +420,10 @@ if [ ${#summary[@]} -gt 0 ]; then
 fi
 
 # ------------------------------------------------------------------ callgrind
-# One callgrind run: server s (a|b), case, count.  Prints the total Ir.
+# One callgrind run: server s (a|b), case, count [, run number k > 1].
+# Prints the total Ir.
 cg_run() {
-  local s=$1 c=$2 n=$3 name="cg-$1-$2-$3" args=() vpid status h2= mpm=mpm_$CG_MPM
+  local s=$1 c=$2 n=$3 name="cg-$1-$2-$3${4:+-$4}" args=() vpid status h2= mpm=mpm_$CG_MPM
   [ "$c" = h2 ] && h2=h2 mpm=mpm_event
   rundir "$name"
   mapfile -d '' args < <(httpd_args "$s" "$port_cg" "$mpm" "$name" "$h2")
@@ -448,40 +453,86 @@ cg_run() {
   sed -n 's/^totals: *//p' "$scratch/$name/callgrind.out" | tr -d ,
 }
 
+# The part of an h2 stream's cost spent in the request itself, in the
+# HTTP/2 worker that serves it: the inclusive cost of these httpd functions,
+# which mod_http2 calls once per stream and which do not call one another.
+# What is left out (the HTTP/2 session on the client connection, handing
+# the stream to a worker and its answer back) depends on how the threads
+# happen to wait for one another, and varies from run to run.
+h2_work_fns='ap_run_pre_connection|ap_create_request|ap_run_pre_read_request|ap_run_post_read_request|ap_process_request'
+incl_sum() {   # callgrind.incl file
+  awk -v re="^[^ ]*:($h2_work_fns) \\[" '
+    { fn = $0; sub(/^ *[0-9,]+ +(\([ 0-9.]+%\) +)?/, "", fn) }
+    fn ~ re { v = $1; gsub(/,/, "", v); t += v }
+    END { printf "%.0f\n", t }' "$1"
+}
+annotate() {   # callgrind.out file
+  callgrind_annotate --auto=no --threshold=100 "$1" >"${1%.out}.self" 2>/dev/null
+  callgrind_annotate --auto=no --threshold=100 --inclusive=yes "$1" \
+    >"${1%.out}.incl" 2>/dev/null
+  callgrind_annotate --auto=no --threshold=100 --tree=both "$1" \
+    >"${1%.out}.tree" 2>/dev/null
+}
+per_req() { awk -v a="$1" -v b="$2" -v n="$CG_N" 'BEGIN { printf "%.1f", (b - a) / (5 * n) }'; }
+cg_row() {   # label A B [note]
+  printf '%-9s %12.1f %12.1f %+10.1f %8.2f%%%s\n' "$1" "$2" "$3" \
+    "$(awk -v a="$2" -v b="$3" 'BEGIN { print b - a }')" \
+    "$(awk -v a="$2" -v b="$3" 'BEGIN { print 100 * (b - a) / a }')" "${4:+   $4}"
+}
+
 if [ -n "$CG_CASES" ]; then
   n6=$((6 * CG_N))
   say "-- instructions per request: callgrind on '$(basename "$httpd") -X' ($CG_MPM MPM, one process),"
   say "   (Ir(6N) - Ir(N)) / 5N with N=$CG_N, all requests over one keep-alive connection"
-  say "   (h2: per stream, streams one at a time over one h2c connection, event MPM)"
+  has "$CG_CASES" h2 && {
+    say "   h2: per stream, streams one at a time over one h2c connection, event MPM, every"
+    say "   thread of the process; median of $H2_CG_RUNS runs.  h2-req: the stream's request work"
+    say "   in its worker only (inclusive: ${h2_work_fns//|/, }), same runs"; }
   printf '%-9s %12s %12s %10s %9s\n' case "A Ir/req" "B Ir/req" "B-A" "(B-A)/A"
+  h2_runs=()
   for c in $CG_CASES; do
-    declare -A ir=()
-    for s in a b; do
-      t1=$(cg_run "$s" "$c" "$CG_N"); t6=$(cg_run "$s" "$c" "$n6")
-      ir[$s]=$(awk -v a="$t1" -v b="$t6" -v n="$CG_N" 'BEGIN { printf "%.1f", (b - a) / (5 * n) }')
-    done
-    printf '%-9s %12.1f %12.1f %+10.1f %8.2f%%\n' "$c" "${ir[a]}" "${ir[b]}" \
-      "$(awk -v a="${ir[a]}" -v b="${ir[b]}" 'BEGIN { print b - a }')" \
-      "$(awk -v a="${ir[a]}" -v b="${ir[b]}" 'BEGIN { print 100 * (b - a) / a }')"
-    if has "$CG_DIFF" "$c"; then
+    runs=1; [ "$c" = h2 ] && runs=$H2_CG_RUNS
+    : >"$scratch/cg-$c.a"; : >"$scratch/cg-$c.b"; : >"$scratch/cg-$c-req.a"; : >"$scratch/cg-$c-req.b"
+    for k in $(seq 1 "$runs"); do
+      sfx=; [ "$k" -gt 1 ] && sfx=$k
+      declare -A one=()
       for s in a b; do
-        for n in "$CG_N" "$n6"; do
-          f="$scratch/cg-$s-$c-$n/callgrind.out"
-          callgrind_annotate --auto=no --threshold=100 "$f" >"${f%.out}.self" 2>/dev/null
-          callgrind_annotate --auto=no --threshold=100 --inclusive=yes "$f" \
-            >"${f%.out}.incl" 2>/dev/null
-          callgrind_annotate --auto=no --threshold=100 --tree=both "$f" \
-            >"${f%.out}.tree" 2>/dev/null
-        done
+        t1=$(cg_run "$s" "$c" "$CG_N" $sfx); t6=$(cg_run "$s" "$c" "$n6" $sfx)
+        one[$s]=$(per_req "$t1" "$t6")
+        echo "${one[$s]}" >>"$scratch/cg-$c.$s"
+        if [ "$c" = h2 ]; then
+          for n in "$CG_N" "$n6"; do annotate "$scratch/cg-$s-$c-$n${sfx:+-$sfx}/callgrind.out"; done
+          per_req "$(incl_sum "$scratch/cg-$s-$c-$CG_N${sfx:+-$sfx}/callgrind.incl")" \
+                  "$(incl_sum "$scratch/cg-$s-$c-$n6${sfx:+-$sfx}/callgrind.incl")" \
+            >>"$scratch/cg-$c-req.$s"
+          echo >>"$scratch/cg-$c-req.$s"
+        fi
+      done
+      [ "$c" = h2 ] && h2_runs+=("$(printf '   h2 run %d: A %.1f  B %.1f  B-A %+.1f;  h2-req A %.1f  B %.1f  B-A %+.1f' \
+        "$k" "${one[a]}" "${one[b]}" "$(awk -v a="${one[a]}" -v b="${one[b]}" 'BEGIN { print b - a }')" \
+        "$(tail -n1 "$scratch/cg-$c-req.a")" "$(tail -n1 "$scratch/cg-$c-req.b")" \
+        "$(awk -v a="$(tail -n1 "$scratch/cg-$c-req.a")" -v b="$(tail -n1 "$scratch/cg-$c-req.b")" 'BEGIN { print b - a }')")")
+    done
+    note=
+    [ "$runs" -gt 1 ] && note="A $(sort -g "$scratch/cg-$c.a" | sed -n '1p;$p' | paste -sd-), B $(sort -g "$scratch/cg-$c.b" | sed -n '1p;$p' | paste -sd-)"
+    cg_row "$c" "$(median <"$scratch/cg-$c.a")" "$(median <"$scratch/cg-$c.b")" "$note"
+    if [ "$c" = h2 ]; then
+      note=
+      [ "$runs" -gt 1 ] && note="A $(sort -g "$scratch/cg-$c-req.a" | sed -n '1p;$p' | paste -sd-), B $(sort -g "$scratch/cg-$c-req.b" | sed -n '1p;$p' | paste -sd-)"
+      cg_row h2-req "$(median <"$scratch/cg-$c-req.a")" "$(median <"$scratch/cg-$c-req.b")" "$note"
+    elif has "$CG_DIFF" "$c"; then
+      for s in a b; do
+        for n in "$CG_N" "$n6"; do annotate "$scratch/cg-$s-$c-$n/callgrind.out"; done
       done
     fi
   done
+  [ ${#h2_runs[@]} -le 1 ] || printf '%s\n' "${h2_runs[@]}"
   say
   for c in $CG_CASES; do
     has "$CG_DIFF" "$c" || continue
     f() { echo "$scratch/cg-$1-$c-$2/callgrind.$3"; }
     what="$c ($(head -n1 "$bench/requests/$c.txt" 2>/dev/null | cut -d' ' -f1-2), $(($(grep -c . "$bench/requests/$c.txt" 2>/dev/null || echo 1) - 1)) header lines)"
-    [ "$c" = h2 ] && what="h2 (per stream: the browser's header lines over h2c)"
+    [ "$c" = h2 ] && what="h2 (per stream: the browser's header lines over h2c; the first run)"
     say "-- $what, instructions per request by function: every function whose"
     say "   count differs by >= 1 between A and B, and all of mod_expect's functions"
     say "   (self cost: the function's own instructions, without its callees)"
