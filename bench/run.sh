@@ -249,7 +249,7 @@ start_server() {   # a|b port [h2] -> sets $server_pid
   server_pid=$!
   pids+=("$server_pid")
   wait_port "$server_pid" "$2" || {
-    cat "$scratch/$dir/stdout" "$scratch/$dir/error_log" 2>/dev/null >&2
+    cat "$scratch/$dir/stdout" "$scratch/$dir/error_log" 2>/dev/null >&2 || true
     die "server $dir did not start"
   }
 }
@@ -433,7 +433,7 @@ cg_run() {
   vpid=$!
   pids+=("$vpid")
   wait_port "$vpid" "$port_cg" || {
-    cat "$scratch/$name/valgrind.log" "$scratch/$name/error_log" 2>/dev/null >&2
+    cat "$scratch/$name/valgrind.log" "$scratch/$name/error_log" 2>/dev/null >&2 || true
     die "callgrind server $s did not start"
   }
   if [ -n "$h2" ]; then
