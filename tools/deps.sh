@@ -4,7 +4,7 @@
 #
 #   tools/deps.sh build   apxs and httpd: enough for `make` and `make run`
 #   tools/deps.sh test    the above plus the Apache::Test suite's needs
-#   tools/deps.sh sanitize|fuzz|soak   what those make targets need
+#   tools/deps.sh sanitize|fuzz|soak|bench   what those make targets need
 #
 # Missing packages are installed with apt-get when running as root. Anyone
 # else gets the exact command to run and a non-zero exit status.
@@ -23,6 +23,9 @@ sanitize_pkgs=(libgcc-12-dev)
 fuzz_pkgs=(clang libclang-rt-14-dev lld)
 # make soak: wrk for HTTP/1.1 load, h2load (nghttp2-client) for HTTP/2
 soak_pkgs=(wrk nghttp2-client curl)
+# make bench: wrk (HTTP/1.x load), valgrind (callgrind), h2load
+# (nghttp2-client) for h2c, ab (apache2-utils) to look at the request it sends
+bench_pkgs=(wrk valgrind nghttp2-client apache2-utils)
 
 case $what in
   build)    pkgs=("${build_pkgs[@]}") ;;
@@ -30,7 +33,8 @@ case $what in
   sanitize) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${sanitize_pkgs[@]}") ;;
   fuzz)     pkgs=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   soak)     pkgs=("${build_pkgs[@]}" "${soak_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|sanitize|fuzz|soak" >&2; exit 2 ;;
+  bench)    pkgs=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|sanitize|fuzz|soak|bench" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -41,6 +45,11 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
     perl -MApache::Test -e1 2>/dev/null || missing+=(Apache::Test)
     perl -MLWP::UserAgent -e1 2>/dev/null || missing+=(LWP::UserAgent)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
+  fi
+  if [ "$what" = bench ]; then
+    for tool in wrk valgrind h2load; do
+      command -v $tool >/dev/null 2>&1 || missing+=($tool)
+    done
   fi
   if [ ${#missing[@]} -gt 0 ]; then
     echo "deps: missing ${missing[*]}; install them with your system's package manager" >&2
