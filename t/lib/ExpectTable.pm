@@ -1,0 +1,413 @@
+package ExpectTable;
+
+# The suite's one way to run a table of cases.
+#
+#   use ExpectTable;
+#   defaults(vhost => 'cfg_main', body => "a body\n");
+#   my @cases = (
+#       { name  => 'ExpectUnknown Reject: an unknown member is refused',
+#         req   => GET('/unknown-reject/static', 'x-unk'),
+#         want  => { status => 417, outcome => 'rejected' } },
+#       ...
+#   );
+#   plan tests => count_checks(@cases);
+#   run_cases(@cases);
+#
+# A case is a hash:
+#   name   what the case is
+#   stock  what stock httpd (without the module) answers; for a request
+#          built with GET/POST/HEAD it is worked out from the request when
+#          the row does not say (stock_answer below). Shown with -v.
+#   vhost  the Apache::Test virtual host (default: the one given to defaults)
+#   how it is sent, one of
+#     req    => { ExpectClient::request arguments }: a client's request on a
+#               connection of its own (Connection: close)
+#     steps  => [ ... ]: raw bytes and reads on one connection:
+#               'bytes'        one write
+#               ['a', 'b']     several writes, 0.1 s apart
+#               READ           read the next response (interim or final)
+#               READ_HEAD      the same, for the response to a HEAD request
+#               FINAL          read responses up to the final one
+#               (a read that gets nothing ends the steps)
+#     run    => sub { ...; return \%record }: anything else
+#   want   { check => expected, ... }: the assertions, in the order the
+#          checks are defined (those that go on talking to the server last)
+#
+# Every check is one assertion, or a fixed number of them (json: three;
+# closed, next: two), or one per key of what it is given (json_fields,
+# echo, handler_env), so count_checks() gives the plan from the table.
+# A test file adds checks of its own with define().
+#
+# The record a case is checked against:
+#   res       the final response (HTTP::Response; an empty one when none came)
+#   interim   ['100', ...]: codes of the interim responses before it
+#   body      req: everything after the final header block until the
+#             server closed; steps: the final response's body
+#   raw       every byte received
+#   reads     steps: every response read, in order (undef: none came)
+#   conn      steps: the ExpectClient connection, still open
+
+use strict;
+use warnings FATAL => 'all';
+
+use Exporter qw(import);
+use Test::More ();
+use ExpectClient qw(escape);
+use ExpectJSON;
+
+our @EXPORT = qw(GET POST HEAD READ READ_HEAD FINAL defaults
+                 count_checks run_case run_cases define
+                 json_417 problem_417);
+our @EXPORT_OK = qw(failures exchange stock_answer);
+
+use constant READ      => \'read';
+use constant READ_HEAD => \'read the response to a HEAD';
+use constant FINAL     => \'read up to the final response';
+
+my %default;
+
+# defaults(vhost => 'cfg_main', body => "bytes"): the virtual host of cases
+# that name none, the body POST sends.
+sub defaults {
+    %default = (%default, @_);
+    return;
+}
+
+# ---------------------------------------------------------------- requests
+
+# GET($path, @expect_lines [, \%more]): a request for the table; every
+# element of @expect_lines is one Expect header line. \%more sets or
+# overrides request() arguments (proto, headers, body, vhost, nowait).
+sub GET  { _request('GET', undef, @_) }
+sub HEAD { _request('HEAD', undef, @_) }
+# POST sends the default body (see defaults).
+sub POST { _request('POST', $default{body} // '', @_) }
+
+sub _request {
+    my ($method, $body, $path, @lines) = @_;
+    my $more = @lines && ref $lines[-1] eq 'HASH' ? pop @lines : {};
+    my %req = (method => $method, path => $path, expect => \@lines);
+    $req{body} = $body if defined $body;
+    return { %req, %$more };
+}
+
+# What stock httpd 2.4 answers to a request (SPEC.md, "What it is";
+# ap_check_request_header() in server/protocol.c): it knows one
+# expectation, the field value 100-continue exactly (several Expect lines
+# are merged with ", " first), and answers any other non-empty value with
+# its HTML 417 before any module runs, access control included, closing
+# the connection. It sends no 100 Continue to HTTP/1.0 clients, and closes
+# the connection after a bodiless request that carried 100-continue.
+sub stock_answer {
+    my $req = shift;
+    my $field = join ', ', map { s/^\s+|\s+$//gr } @{ $req->{expect} || [] };
+    return 'no expectation to judge' if $field eq '';
+    return 'HTML 417 before access control and the handler, connection closed'
+        if lc $field ne '100-continue';
+    return '100-continue ignored (HTTP/1.0)' if ($req->{proto} || '') eq 'HTTP/1.0';
+    my $content = defined $req->{body} && length $req->{body};
+    return $content ? '100 Continue when the handler reads the body'
+                    : 'no body, no 100 Continue; the connection is closed after the response';
+}
+
+# ---------------------------------------------------------------- checks
+
+my (@order, %check);
+
+# define(name => sub { my ($want) = @_; return @assertions }, [late => 1])
+# An assertion is { label => 'what it says', got => sub { my ($r) = @_; ... },
+# want => value, cmp => 'is' | 'isnt' | 'like' | 'unlike' | 'is_deeply' |
+# 'ok' | '>' , diag => sub { my ($r) = @_; ... } }; cmp defaults by the
+# type of want (a qr// is matched, a reference compared deeply).
+# A late check runs after every other check of the case: it may talk to
+# the server again.
+sub define {
+    my ($name, $make, %opt) = @_;
+    push @order, $name unless $check{$name};
+    $check{$name} = { make => $make, late => $opt{late} };
+    return;
+}
+
+# A check of one assertion: label (text, or sub of want) and getter.
+sub one {
+    my ($label, $got, %opt) = @_;
+    return sub {
+        my $want = shift;
+        return { label => ref $label ? $label->($want) : $label,
+                 got => $got, want => $want, %opt };
+    };
+}
+
+sub cgi {
+    my $r = shift;
+    return $r->{cgi} ||= json_object($r->{body});
+}
+
+sub header { my ($r, $name) = @_; return scalar $r->{res}->header($name) }
+
+define status      => one(sub { "status $_[0]" }, sub { $_[0]{res}->code });
+define interim     => one('interim responses', sub { join ',', @{ $_[0]{interim} } });
+define outcome     => one('EXPECT_OUTCOME', sub { header($_[0], 'X-Outcome') });
+define seen        => one('Expect field seen by the handler',
+                          sub { header($_[0], 'X-Seen-Expect') });
+define cgi_expect  => one('HTTP_EXPECT seen by the CGI', sub { cgi($_[0])->{expect} });
+define cgi_outcome => one('EXPECT_OUTCOME seen by the CGI', sub { cgi($_[0])->{outcome} });
+define cgi_bytes   => one('body bytes the CGI read', sub { cgi($_[0])->{bytes} });
+define cgi_env     => sub {
+    my $want = shift;
+    return { label => 'CGI environment', want => $want, cmp => 'is_deeply',
+             got => sub { my $env = cgi($_[0])->{env} || {};
+                          return { map { $_ => $env->{$_} } keys %$want } } };
+};
+define ctype       => one('Content-Type', sub { header($_[0], 'Content-Type') });
+define body        => one('body', sub { $_[0]{body} });
+define body_like   => one('body', sub { $_[0]{body} });
+define connection  => one(sub { "Connection: $_[0]" },
+                          sub { lc(header($_[0], 'Connection') // '') });
+define connection_not => one(sub { "connection not marked $_[0]" },
+                             sub { header($_[0], 'Connection') // '' },
+                             want_of => sub { my $w = $_[1]; qr/\Q$w\E/i });
+# three assertions: values, key order, status as a JSON number
+define json => sub {
+    my @pairs = @{ $_[0] };
+    my %values = @pairs;
+    my @keys = @pairs[ grep { !($_ % 2) } 0 .. $#pairs ];
+    return ({ label => 'JSON body', want => \%values, cmp => 'is_deeply',
+              got => sub { json_decode($_[0]{body}) },
+              diag => sub { "body: $_[0]{body}" } },
+            { label => 'JSON key order', want => \@keys, cmp => 'is_deeply',
+              got => sub { json_top_keys($_[0]{body}) } },
+            { label => 'status is the number 417', want => qr/"status"\s*:\s*417\s*[,}]/,
+              got => sub { $_[0]{body} } });
+};
+# one assertion per key: the response's JSON document, key by key
+define json_fields => sub {
+    my $want = shift;
+    return map { my $k = $_;
+                 { label => "JSON $k", want => $want->{$k},
+                   got => sub { json_object($_[0]{body})->{$k} } } } sort keys %$want;
+};
+define clen        => one('Content-Length matches the body',
+                          sub { header($_[0], 'Content-Length') },
+                          want_of => sub { length $_[0]{body} });
+define ascii       => one('body is ASCII without raw control bytes', sub { $_[0]{body} },
+                          want_of => sub { qr/\A[\t\n\r\x20-\x7f]*\z/ });
+# the response's header block and body are printable ASCII (two assertions)
+define printable   => sub {
+    return ({ label => 'response header block is printable ASCII',
+              want => qr/\A[\x20-\x7e\r\n]*\z/,
+              got => sub { $_[0]{res}->code ? $_[0]{res}{expect_raw_head} : "\0" } },
+            { label => 'response body is printable ASCII',
+              want => qr/\A[\x20-\x7e\r\n\t]*\z/,
+              got => sub { $_[0]{res}->code ? $_[0]{body} : "\0" } });
+};
+define status_line => one('status line', sub { $_[0]{raw} },
+                          want_of => sub { my $l = $_[1]; qr/\A\Q$l\E\r\n/ });
+define header      => sub {
+    my ($name, $value) = @{ $_[0] };
+    return { label => $name, want => $value, got => sub { header($_[0], $name) } };
+};
+define has_header  => sub {
+    my $name = shift;
+    return { label => "$name present", want => 1, cmp => 'ok',
+             got => sub { defined header($_[0], $name) } };
+};
+
+# ---- the connection, after the response (late: they send and read more)
+
+my $NEXT = "GET /proto/index.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+# closed => 1: nothing more comes and the server closes the connection;
+# closed => 'bytes': those bytes are sent first, and are never answered.
+define closed => sub {
+    my $send = shift;
+    my $label = $send eq '1' ? 'nothing more is answered'
+                             : 'bytes sent afterwards are not answered';
+    return ({ label => $label, want => '',
+              got => sub { my $c = $_[0]{conn};
+                           $c->send($send) if $send ne '1';
+                           escape($c->rest) } },
+            { label => 'the server closed the connection', want => 1, cmp => 'ok',
+              got => sub { $_[0]{conn}{eof} } });
+}, late => 1;
+# next_written: another request can be written on the connection;
+# next: it is answered (GET /proto/index.txt: 200 "hello").
+define next_written => sub {
+    return { label => 'next request written', want => 1, cmp => 'ok',
+             got => sub { $_[0]{next_sent} ||= $_[0]{conn}->send($NEXT) } };
+}, late => 1;
+define next => sub {
+    return ({ label => 'next request on the same connection answered', want => 200,
+              got => sub { my $r = shift;
+                           $r->{next_sent} ||= $r->{conn}->send($NEXT);
+                           ($r->{next}) = $r->{conn}->final;
+                           $r->{next} && $r->{next}->code } },
+            { label => '... with its own response', want => "hello\n",
+              got => sub { $_[0]{next} && $_[0]{next}->content } });
+}, late => 1;
+# pipelined: a request sent behind this one (in the steps) is answered.
+define pipelined => sub {
+    return ({ label => 'the pipelined request is answered', want => 200,
+              got => sub { my $r = shift;
+                           ($r->{next}) = $r->{conn}->final;
+                           $r->{next} && $r->{next}->code } },
+            { label => '... with its own response', want => "hello\n",
+              got => sub { $_[0]{next} && $_[0]{next}->content } });
+}, late => 1;
+
+# ---------------------------------------------------------------- running
+
+sub assertions {
+    my $case = shift;
+    my $want = $case->{want} || {};
+    for my $key (keys %$want) {
+        die "unknown check '$key' in case '$case->{name}'\n" unless $check{$key};
+    }
+    my @keys = grep { exists $want->{$_} } @order;
+    return map { $check{$_}{make}->($want->{$_}) }
+           (grep { !$check{$_}{late} } @keys), (grep { $check{$_}{late} } @keys);
+}
+
+sub count_checks {
+    my $n = 0;
+    $n += scalar assertions($_) for @_;
+    return $n;
+}
+
+# Send a case's request(s): the record its checks look at.
+sub exchange {
+    my $case = shift;
+    my $vhost = $case->{vhost} // $default{vhost};
+    return $case->{run}->($case) if $case->{run};
+    return ExpectClient::request(vhost => $vhost, %{ $case->{req} }) if $case->{req};
+    my $c = ExpectClient->new($vhost // 'default');
+    my (@reads, @interim, $res);
+    for my $step (@{ $case->{steps} || die "case '$case->{name}' sends nothing\n" }) {
+        if (ref $step eq 'ARRAY') {
+            $c->send(@$step);
+        }
+        elsif (!ref $step) {
+            $c->send($step);
+        }
+        else {
+            my @got = $step == FINAL ? do { my ($f, @i) = $c->final; (@i, $f) }
+                                     : ($c->response(head => $step == READ_HEAD));
+            for my $r (@got) {
+                push @reads, $r;
+                next unless $r && $r->code;
+                if ($r->code < 200) { push @interim, $r->code unless $res }
+                else                { $res //= $r }
+            }
+            last unless $got[-1] && $got[-1]->code;
+        }
+    }
+    $res //= HTTP::Response->parse('');
+    return { conn => $c, reads => \@reads, res => $res, interim => \@interim,
+             body => $res->content, raw => $c->transcript };
+}
+
+sub run_case {
+    my $case = shift;
+    my @a = assertions($case);
+    my $stock = $case->{stock} // ($case->{req} && stock_answer($case->{req}));
+    Test::More::note("$case->{name}" . (defined $stock ? " (stock httpd: $stock)" : ''));
+    my $r = exchange($case);
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    for my $a (@a) {
+        my ($got, $want) = resolve($a, $r);
+        my $name = "$case->{name}: $a->{label}";
+        my $ok = emit($a->{cmp} // default_cmp($want), $got, $want, $name);
+        Test::More::diag($a->{diag}->($r)) if !$ok && $a->{diag};
+    }
+    $r->{conn}->close if $r->{conn};
+    return $r;
+}
+
+sub run_cases {
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    run_case($_) for @_;
+    return;
+}
+
+# The assertions of a case that fail, without reporting them as tests:
+# for a test that sums up many cases in one assertion.
+sub failures {
+    my $case = shift;
+    my $r = exchange($case);
+    my @bad;
+    for my $a (assertions($case)) {
+        my ($got, $want) = resolve($a, $r);
+        next if compare($a->{cmp} // default_cmp($want), $got, $want);
+        push @bad, "$case->{name}: $a->{label}: got " . show($got) . ', want ' . show($want);
+    }
+    $r->{conn}->close if $r->{conn};
+    return @bad;
+}
+
+sub resolve {
+    my ($a, $r) = @_;
+    my $want = $a->{want_of} ? $a->{want_of}->($r, $a->{want}) : $a->{want};
+    return ($a->{got}->($r), $want);
+}
+
+sub default_cmp {
+    my $want = shift;
+    return ref $want eq 'Regexp' ? 'like' : ref $want ? 'is_deeply' : 'is';
+}
+
+sub emit {
+    my ($cmp, $got, $want, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    return Test::More::is($got, $want, $name)        if $cmp eq 'is';
+    return Test::More::isnt($got, $want, $name)      if $cmp eq 'isnt';
+    return Test::More::like($got, $want, $name)      if $cmp eq 'like';
+    return Test::More::unlike($got, $want, $name)    if $cmp eq 'unlike';
+    return Test::More::is_deeply($got, $want, $name) if $cmp eq 'is_deeply';
+    return Test::More::cmp_ok($got, '>', $want, $name) if $cmp eq '>';
+    return Test::More::ok($got, $name)               if $cmp eq 'ok';
+    die "unknown comparison $cmp\n";
+}
+
+sub compare {
+    my ($cmp, $got, $want) = @_;
+    return same($got, $want)                         if $cmp eq 'is';
+    return !same($got, $want)                        if $cmp eq 'isnt';
+    return defined $got && $got =~ $want             if $cmp eq 'like';
+    return !defined $got || $got !~ $want            if $cmp eq 'unlike';
+    return deep($got, $want)                         if $cmp eq 'is_deeply';
+    return defined $got && $got > $want              if $cmp eq '>';
+    return !!$got                                    if $cmp eq 'ok';
+    die "unknown comparison $cmp\n";
+}
+
+sub same {
+    my ($a, $b) = @_;
+    return !defined $a && !defined $b || defined $a && defined $b && $a eq $b;
+}
+
+sub deep {
+    my ($a, $b) = @_;
+    return same($a, $b) unless ref $a && ref $b;
+    return 0 unless ref $a eq ref $b;
+    if (ref $a eq 'ARRAY') {
+        return 0 unless @$a == @$b;
+        deep($a->[$_], $b->[$_]) or return 0 for 0 .. $#$a;
+        return 1;
+    }
+    if (ref $a eq 'HASH') {
+        return 0 unless join("\0", sort keys %$a) eq join("\0", sort keys %$b);
+        deep($a->{$_}, $b->{$_}) or return 0 for keys %$a;
+        return 1;
+    }
+    return $a == $b;
+}
+
+sub show {
+    my $v = shift;
+    return 'undef' unless defined $v;
+    return escape(substr $v, 0, 200) unless ref $v;
+    return "$v" if ref $v eq 'Regexp';
+    return JSON::PP->new->canonical->allow_nonref->encode($v);
+}
+
+1;
