@@ -147,9 +147,31 @@ sub header { my ($r, $name) = @_; return scalar $r->{res}->header($name) }
 
 define status      => one(sub { "status $_[0]" }, sub { $_[0]{res}->code });
 define interim     => one('interim responses', sub { join ',', @{ $_[0]{interim} } });
+# first => 100: the first response read (steps: before the body was sent)
+define first       => one(sub { $_[0] == 100 ? '100 Continue before the body is sent'
+                                             : "first response $_[0]" },
+                          sub { $_[0]{reads} && $_[0]{reads}[0] && $_[0]{reads}[0]->code });
+define first_head  => one('the first response\'s header block',
+                          sub { $_[0]{reads} && $_[0]{reads}[0] ? $_[0]{reads}[0]{expect_raw_head} : '' });
 define outcome     => one('EXPECT_OUTCOME', sub { header($_[0], 'X-Outcome') });
 define seen        => one('Expect field seen by the handler',
                           sub { header($_[0], 'X-Seen-Expect') });
+# echo => { key => value }: what t/htdocs/cgi/echo.pl reports, key by key
+my %echo_label = (
+    bytes    => sub { 'every byte reached the handler' },
+    md5      => sub { 'the body arrived intact' },
+    sha256   => sub { 'the body arrived intact' },
+    expect   => sub { 'the handler sees Expect: ' . ($_[0] // '(none)') },
+    outcome  => sub { defined $_[0] ? "EXPECT_OUTCOME=$_[0]" : 'no EXPECT_OUTCOME' },
+    protocol => sub { "handled as $_[0]" },
+);
+define echo => sub {
+    my $want = shift;
+    return map { my $k = $_;
+                 +{ label => ($echo_label{$k} || sub { "echo.pl's $k" })->($want->{$k}),
+                   want => $want->{$k}, got => sub { json_object($_[0]{body})->{$k} } } }
+           sort keys %$want;
+};
 define cgi_expect  => one('HTTP_EXPECT seen by the CGI', sub { cgi($_[0])->{expect} });
 define cgi_outcome => one('EXPECT_OUTCOME seen by the CGI', sub { cgi($_[0])->{outcome} });
 define cgi_bytes   => one('body bytes the CGI read', sub { cgi($_[0])->{bytes} });
@@ -159,6 +181,7 @@ define cgi_env     => sub {
              got => sub { my $env = cgi($_[0])->{env} || {};
                           return { map { $_ => $env->{$_} } keys %$want } } };
 };
+define reason      => one('reason phrase', sub { $_[0]{res}->message });
 define ctype       => one('Content-Type', sub { header($_[0], 'Content-Type') });
 define body        => one('body', sub { $_[0]{body} });
 define body_like   => one('body', sub { $_[0]{body} });
@@ -166,7 +189,7 @@ define connection  => one(sub { "Connection: $_[0]" },
                           sub { lc(header($_[0], 'Connection') // '') });
 define connection_not => one(sub { "connection not marked $_[0]" },
                              sub { header($_[0], 'Connection') // '' },
-                             want_of => sub { my $w = $_[1]; qr/\Q$w\E/i });
+                             cmp => 'unlike', want_of => sub { my $w = $_[1]; qr/\Q$w\E/i });
 # three assertions: values, key order, status as a JSON number
 define json => sub {
     my @pairs = @{ $_[0] };
@@ -184,7 +207,7 @@ define json => sub {
 define json_fields => sub {
     my $want = shift;
     return map { my $k = $_;
-                 { label => "JSON $k", want => $want->{$k},
+                 +{ label => "JSON $k", want => $want->{$k},
                    got => sub { json_object($_[0]{body})->{$k} } } } sort keys %$want;
 };
 define clen        => one('Content-Length matches the body',
@@ -217,6 +240,34 @@ define has_header  => sub {
 
 my $NEXT = "GET /proto/index.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
+# then => { checks }: the final response after this one (read in the steps,
+# or else now), checked like the first: a request pipelined behind it.
+define then => sub {
+    my $inner = shift;
+    my @inner = map { $check{$_}{make}->($inner->{$_}) } grep { exists $inner->{$_} } @order;
+    for my $k (keys %$inner) { die "unknown check '$k' in then\n" unless $check{$k} }
+    return map { my $x = $_;
+                 +{ %$x, label => "next response: $x->{label}",
+                    got => sub { $x->{got}->(then_record($_[0])) },
+                    ($x->{want_of} ? (want_of => sub { $x->{want_of}->(then_record($_[0]), $_[1]) })
+                                   : ()) } } @inner;
+}, late => 1;
+
+sub then_record {
+    my $r = shift;
+    return $r->{then} ||= do {
+        my $i = $r->{final_index} + 1;
+        my $finals = $r->{finals};
+        if ($i > $#$finals) {
+            my ($f) = $r->{conn}->final;
+            push @$finals, $f;
+        }
+        my $res = $finals->[$i] || HTTP::Response->parse('');
+        +{ %$r, res => $res, body => $res->content, interim => [],
+           final_index => $i, then => undef, cgi => undef };
+    };
+}
+
 # closed => 1: nothing more comes and the server closes the connection;
 # closed => 'bytes': those bytes are sent first, and are never answered.
 define closed => sub {
@@ -245,16 +296,6 @@ define next => sub {
             { label => '... with its own response', want => "hello\n",
               got => sub { $_[0]{next} && $_[0]{next}->content } });
 }, late => 1;
-# pipelined: a request sent behind this one (in the steps) is answered.
-define pipelined => sub {
-    return ({ label => 'the pipelined request is answered', want => 200,
-              got => sub { my $r = shift;
-                           ($r->{next}) = $r->{conn}->final;
-                           $r->{next} && $r->{next}->code } },
-            { label => '... with its own response', want => "hello\n",
-              got => sub { $_[0]{next} && $_[0]{next}->content } });
-}, late => 1;
-
 # ---------------------------------------------------------------- running
 
 sub assertions {
@@ -281,7 +322,7 @@ sub exchange {
     return $case->{run}->($case) if $case->{run};
     return ExpectClient::request(vhost => $vhost, %{ $case->{req} }) if $case->{req};
     my $c = ExpectClient->new($vhost // 'default');
-    my (@reads, @interim, $res);
+    my (@reads, @interim, @finals);
     for my $step (@{ $case->{steps} || die "case '$case->{name}' sends nothing\n" }) {
         if (ref $step eq 'ARRAY') {
             $c->send(@$step);
@@ -295,29 +336,37 @@ sub exchange {
             for my $r (@got) {
                 push @reads, $r;
                 next unless $r && $r->code;
-                if ($r->code < 200) { push @interim, $r->code unless $res }
-                else                { $res //= $r }
+                if ($r->code < 200) { push @interim, $r->code unless @finals }
+                else                { push @finals, $r }
             }
             last unless $got[-1] && $got[-1]->code;
         }
     }
-    $res //= HTTP::Response->parse('');
+    my $res = $finals[0] || HTTP::Response->parse('');
     return { conn => $c, reads => \@reads, res => $res, interim => \@interim,
-             body => $res->content, raw => $c->transcript };
+             body => $res->content, raw => $c->transcript,
+             finals => @finals ? \@finals : [$res], final_index => 0 };
 }
 
 sub run_case {
     my $case = shift;
-    my @a = assertions($case);
+    my @all = assertions($case);
     my $stock = $case->{stock} // ($case->{req} && stock_answer($case->{req}));
     Test::More::note("$case->{name}" . (defined $stock ? " (stock httpd: $stock)" : ''));
     my $r = exchange($case);
     local $Test::Builder::Level = $Test::Builder::Level + 1;
-    for my $a (@a) {
-        my ($got, $want) = resolve($a, $r);
-        my $name = "$case->{name}: $a->{label}";
-        my $ok = emit($a->{cmp} // default_cmp($want), $got, $want, $name);
-        Test::More::diag($a->{diag}->($r)) if !$ok && $a->{diag};
+    my $failed = 0;
+    for my $t (@all) {
+        my ($got, $want) = resolve($t, $r);
+        my $name = "$case->{name}: $t->{label}";
+        my $ok = emit($t->{cmp} // default_cmp($want), $got, $want, $name);
+        Test::More::diag($t->{diag}->($r)) if !$ok && $t->{diag};
+        $failed ||= !$ok;
+    }
+    if ($failed && $case->{steps}) {
+        my $sent = join '', map { ref $_ eq 'ARRAY' ? @$_ : ref $_ ? () : $_ } @{ $case->{steps} };
+        Test::More::diag('sent: ' . escape(substr $sent, 0, 400));
+        Test::More::diag('got:  ' . escape(substr $r->{raw}, 0, 400));
     }
     $r->{conn}->close if $r->{conn};
     return $r;
@@ -335,19 +384,19 @@ sub failures {
     my $case = shift;
     my $r = exchange($case);
     my @bad;
-    for my $a (assertions($case)) {
-        my ($got, $want) = resolve($a, $r);
-        next if compare($a->{cmp} // default_cmp($want), $got, $want);
-        push @bad, "$case->{name}: $a->{label}: got " . show($got) . ', want ' . show($want);
+    for my $t (assertions($case)) {
+        my ($got, $want) = resolve($t, $r);
+        next if compare($t->{cmp} // default_cmp($want), $got, $want);
+        push @bad, "$case->{name}: $t->{label}: got " . show($got) . ', want ' . show($want);
     }
     $r->{conn}->close if $r->{conn};
     return @bad;
 }
 
 sub resolve {
-    my ($a, $r) = @_;
-    my $want = $a->{want_of} ? $a->{want_of}->($r, $a->{want}) : $a->{want};
-    return ($a->{got}->($r), $want);
+    my ($t, $r) = @_;
+    my $want = $t->{want_of} ? $t->{want_of}->($r, $t->{want}) : $t->{want};
+    return ($t->{got}->($r), $want);
 }
 
 sub default_cmp {
@@ -381,25 +430,25 @@ sub compare {
 }
 
 sub same {
-    my ($a, $b) = @_;
-    return !defined $a && !defined $b || defined $a && defined $b && $a eq $b;
+    my ($t, $u) = @_;
+    return !defined $t && !defined $u || defined $t && defined $u && $t eq $u;
 }
 
 sub deep {
-    my ($a, $b) = @_;
-    return same($a, $b) unless ref $a && ref $b;
-    return 0 unless ref $a eq ref $b;
-    if (ref $a eq 'ARRAY') {
-        return 0 unless @$a == @$b;
-        deep($a->[$_], $b->[$_]) or return 0 for 0 .. $#$a;
+    my ($t, $u) = @_;
+    return same($t, $u) unless ref $t && ref $u;
+    return 0 unless ref $t eq ref $u;
+    if (ref $t eq 'ARRAY') {
+        return 0 unless @$t == @$u;
+        deep($t->[$_], $u->[$_]) or return 0 for 0 .. $#$t;
         return 1;
     }
-    if (ref $a eq 'HASH') {
-        return 0 unless join("\0", sort keys %$a) eq join("\0", sort keys %$b);
-        deep($a->{$_}, $b->{$_}) or return 0 for keys %$a;
+    if (ref $t eq 'HASH') {
+        return 0 unless join("\0", sort keys %$t) eq join("\0", sort keys %$u);
+        deep($t->{$_}, $u->{$_}) or return 0 for keys %$t;
         return 1;
     }
-    return $a == $b;
+    return $t == $u;
 }
 
 sub show {
