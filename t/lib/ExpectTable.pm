@@ -56,7 +56,7 @@ use ExpectClient qw(escape);
 use ExpectJSON;
 
 our @EXPORT = qw(GET POST HEAD READ READ_HEAD FINAL defaults
-                 count_checks run_case run_cases define
+                 count_checks run_case run_cases define scope
                  json_417 problem_417);
 our @EXPORT_OK = qw(failures exchange stock_answer);
 
@@ -153,7 +153,8 @@ define first       => one(sub { $_[0] == 100 ? '100 Continue before the body is 
                           sub { $_[0]{reads} && $_[0]{reads}[0] && $_[0]{reads}[0]->code });
 define first_head  => one('the first response\'s header block',
                           sub { $_[0]{reads} && $_[0]{reads}[0] ? $_[0]{reads}[0]{expect_raw_head} : '' });
-define outcome     => one('EXPECT_OUTCOME', sub { header($_[0], 'X-Outcome') });
+define outcome     => one(sub { 'EXPECT_OUTCOME ' . ($_[0] // 'not set') },
+                          sub { header($_[0], 'X-Outcome') });
 define seen        => one('Expect field seen by the handler',
                           sub { header($_[0], 'X-Seen-Expect') });
 # echo => { key => value }: what t/htdocs/cgi/echo.pl reports, key by key
@@ -240,18 +241,27 @@ define has_header  => sub {
 
 my $NEXT = "GET /proto/index.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
+# scope(name => 'label prefix', sub { my ($r) = @_; return $other_record }):
+# a check whose value is a want hash of its own, checked against another
+# record (a second response, the other protocol's answer, ...).
+sub scope {
+    my ($name, $prefix, $record_of, %opt) = @_;
+    define($name => sub {
+        my $inner = shift;
+        for my $k (keys %$inner) { die "unknown check '$k' in $name\n" unless $check{$k} }
+        my @inner = map { $check{$_}{make}->($inner->{$_}) } grep { exists $inner->{$_} } @order;
+        return map { my $x = $_;
+                     +{ %$x, label => "$prefix: $x->{label}",
+                        got => sub { $x->{got}->($record_of->($_[0])) },
+                        ($x->{want_of} ? (want_of => sub { $x->{want_of}->($record_of->($_[0]), $_[1]) })
+                                       : ()) } } @inner;
+    }, %opt);
+    return;
+}
+
 # then => { checks }: the final response after this one (read in the steps,
 # or else now), checked like the first: a request pipelined behind it.
-define then => sub {
-    my $inner = shift;
-    my @inner = map { $check{$_}{make}->($inner->{$_}) } grep { exists $inner->{$_} } @order;
-    for my $k (keys %$inner) { die "unknown check '$k' in then\n" unless $check{$k} }
-    return map { my $x = $_;
-                 +{ %$x, label => "next response: $x->{label}",
-                    got => sub { $x->{got}->(then_record($_[0])) },
-                    ($x->{want_of} ? (want_of => sub { $x->{want_of}->(then_record($_[0]), $_[1]) })
-                                   : ()) } } @inner;
-}, late => 1;
+scope(then => 'next response', \&then_record, late => 1);
 
 sub then_record {
     my $r = shift;
