@@ -215,6 +215,7 @@ sub close {
 #         proto => 'HTTP/1.1', expect => ['a', 'b'] (one line each),
 #         headers => [[Name => value], ...], body => 'bytes',
 #         nowait => 1 (send the body at once even with 100-continue))
+# (or port => N, host => '127.0.0.1' instead of vhost: any server)
 #
 # One request as a client sends it, on a connection of its own
 # (Connection: close): with an HTTP/1.1 100-continue and a body, the body
@@ -245,7 +246,8 @@ sub request {
     $wait = 0 if $a{nowait};
     my %read = (head => $method eq 'HEAD');
 
-    my $c = ExpectClient->new($a{vhost} // 'default');
+    my $c = defined $a{port} ? ExpectClient->new($a{host} // '127.0.0.1', $a{port})
+                             : ExpectClient->new($a{vhost} // 'default');
     $c->send($head);
     $c->send($body) if defined $body && !$wait;
     my (@interim, $final);
