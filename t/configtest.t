@@ -26,7 +26,7 @@ sub configtest {
     my $dir = catfile($tmp, ++$serial);
     mkdir $dir or die "$dir: $!";
     my $conf = ExpectServer::config($dir, lines => [
-        'ServerName localhost', 'Listen 127.0.0.1:65500', qq{DocumentRoot "$dir"}, $body]);
+        'ServerName localhost', qq{DocumentRoot "$dir"}, $body]);
     my (undef, $out, $rc) = ExpectServer::configtest($dir, $conf);
     return ($rc, $out);
 }
@@ -35,12 +35,12 @@ sub configtest {
 my $vhost_dir = '/tmp';
 my %context = (
     'server config' => sub { $_[0] },
-    '<VirtualHost>' => sub { "<VirtualHost 127.0.0.1:65500>\n$_[0]\n</VirtualHost>" },
+    '<VirtualHost>' => sub { "<VirtualHost 127.0.0.1:*>\n$_[0]\n</VirtualHost>" },
     '<Location>'    => sub { "<Location /x>\n$_[0]\n</Location>" },
     '<Directory>'   => sub { "<Directory $vhost_dir>\n$_[0]\n</Directory>" },
     '<Files>'       => sub { "<Files x.txt>\n$_[0]\n</Files>" },
     '<Location> in <VirtualHost>' => sub {
-        "<VirtualHost 127.0.0.1:65500>\n<Location /y>\n$_[0]\n</Location>\n</VirtualHost>" },
+        "<VirtualHost 127.0.0.1:*>\n<Location /y>\n$_[0]\n</Location>\n</VirtualHost>" },
 );
 my @contexts = sort keys %context;
 

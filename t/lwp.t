@@ -33,7 +33,6 @@ sub lwp {
     my $res = $ua->request($req);
     return { res => $res, body => $res->content };
 }
-sub post { my @args = @_; return sub { lwp(@args) } }
 
 # before and after: the requests sent before and after the case's own, on
 # the connection LWP keeps
@@ -56,27 +55,27 @@ for my $case (['proto_defer', 'Defer', 'continue'],
               ['proto_immediate', 'Immediate', 'immediate']) {
     my ($vhost, $what, $outcome) = @$case;
     push @cases,
-    { name => $what, run => post($vhost, '100-continue'),
+    { name => $what, run => sub { lwp($vhost, '100-continue') },
       want => { status => 200,
                 echo => { bytes => length $body, md5 => md5_hex($body), outcome => $outcome } } };
 }
 
 push @cases,
-    { name => 'Reject', run => post('proto_reject', '100-continue'),
+    { name => 'Reject', run => sub { lwp('proto_reject', '100-continue') },
       want => { status => 417, ctype => 'application/json',
                 json_fields => { status => 417, unmet => ['100-continue'] } } },
-    { name => 'Reject, repeated without Expect', run => post('proto_reject', undef),
+    { name => 'Reject, repeated without Expect', run => sub { lwp('proto_reject', undef) },
       want => { status => 200, echo => { bytes => length $body } } },
-    { name => 'unknown expectation', run => post('proto_defer', 'x-unknown'),
+    { name => 'unknown expectation', run => sub { lwp('proto_defer', 'x-unknown') },
       want => { status => 417, json_fields => { unmet => ['x-unknown'] } } },
     { name => 'allowed extension before 100-continue',
-      run => post('proto_allow', 'x-trace, 100-continue'),
+      run => sub { lwp('proto_allow', 'x-trace, 100-continue') },
       # the handler sees both, in received order
       want => { status => 200,
                 echo => { expect => 'x-trace, 100-continue', outcome => 'continue',
                           bytes => length $body } } },
     { name => 'HEAD with an unknown expectation',
-      run => post('proto_defer', 'x-unknown', method => 'HEAD', path => '/proto/index.txt'),
+      run => sub { lwp('proto_defer', 'x-unknown', method => 'HEAD', path => '/proto/index.txt') },
       want => { status => 417, ctype => 'application/json', body => '' } };
 
 # Keep-alive across a 417: the same connection serves the request after it

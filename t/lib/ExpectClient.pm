@@ -4,7 +4,7 @@ package ExpectClient;
 # a time, and whether the server has closed the connection.
 #
 #   my $c = ExpectClient->new('proto_defer');        # an Apache::Test vhost
-#   my $c = ExpectClient->new('127.0.0.1', 8080);    # any server
+#   my $c = ExpectClient->new('127.0.0.1', $port);   # any server
 #   $c->send($bytes, ...);          # each argument is one write
 #   my $r = $c->response;           # next response (a 100 counts), or undef
 #   my ($final, @interim) = $c->final;

@@ -6,6 +6,7 @@ package ExpectJSON;
 #
 #   my $v = json_decode($text);      # undef unless $text is valid JSON
 #   my $h = json_object($res);       # a response's (or text's) JSON object, or {}
+#   json_text($value);               # canonical JSON text of a value
 #   json_top_keys($text);            # ['error', 'status', ...] in text order
 #   json_417(expect => 'x', unmet => ['x'], supported => ['100-continue'])
 #   problem_417(...)                 # the same as ordered key/value lists
@@ -16,7 +17,7 @@ use warnings FATAL => 'all';
 use Exporter qw(import);
 use JSON::PP ();
 
-our @EXPORT = qw(json_decode json_object json_top_keys json_417 problem_417);
+our @EXPORT = qw(json_decode json_object json_text json_top_keys json_417 problem_417);
 
 my $JSON = JSON::PP->new;
 
@@ -25,6 +26,11 @@ sub json_decode {
     return undef unless defined $text;
     my $v = eval { $JSON->decode($text) };
     return $v;
+}
+
+# Text of a value (canonical: keys sorted), for diagnostics.
+sub json_text {
+    return JSON::PP->new->canonical->allow_nonref->encode(shift);
 }
 
 # A hash for a JSON object in a response (an HTTP::Response or its text);

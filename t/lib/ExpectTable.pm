@@ -34,9 +34,10 @@ package ExpectTable;
 #          checks are defined (those that go on talking to the server last)
 #
 # Every check is one assertion, or a fixed number of them (json: three;
-# closed, next: two), or one per key of what it is given (json_fields,
-# echo, handler_env), so count_checks() gives the plan from the table.
-# A test file adds checks of its own with define().
+# closed, next, printable: two), or one per key of what it is given
+# (json_fields, echo), or the checks of its own want hash (a scope: then,
+# the response after this one), so count_checks() gives the plan from the
+# table. A test file adds checks of its own with define() and scope().
 #
 # The record a case is checked against:
 #   res       the final response (HTTP::Response; an empty one when none came)
@@ -45,12 +46,16 @@ package ExpectTable;
 #             server closed; steps: the final response's body
 #   raw       every byte received
 #   reads     steps: every response read, in order (undef: none came)
+#   finals    steps: the final responses among them
 #   conn      steps: the ExpectClient connection, still open
+# (a run function returns a record of its own; the checks it uses say what
+# they read).
 
 use strict;
 use warnings FATAL => 'all';
 
 use Exporter qw(import);
+use HTTP::Response ();
 use Test::More ();
 use ExpectClient qw(escape);
 use ExpectJSON;
@@ -118,7 +123,9 @@ my (@order, %check);
 # An assertion is { label => 'what it says', got => sub { my ($r) = @_; ... },
 # want => value, cmp => 'is' | 'isnt' | 'like' | 'unlike' | 'is_deeply' |
 # 'ok' | '>' , diag => sub { my ($r) = @_; ... } }; cmp defaults by the
-# type of want (a qr// is matched, a reference compared deeply).
+# type of want (a qr// is matched, a reference compared deeply). Where what
+# is expected depends on the record, want_of => sub { my ($r, $want) = @_ }
+# gives it.
 # A late check runs after every other check of the case: it may talk to
 # the server again.
 sub define {
@@ -128,7 +135,8 @@ sub define {
     return;
 }
 
-# A check of one assertion: label (text, or sub of want) and getter.
+# A check of one assertion: label (text, or sub of want), getter, and
+# cmp or want_of as above.
 sub one {
     my ($label, $got, %opt) = @_;
     return sub {
@@ -136,6 +144,24 @@ sub one {
         return { label => ref $label ? $label->($want) : $label,
                  got => $got, want => $want, %opt };
     };
+}
+
+# scope(name => 'label prefix', sub { my ($r) = @_; return $other_record }):
+# a check whose value is a want hash of its own, checked against another
+# record (a second response, the other protocol's answer, ...).
+sub scope {
+    my ($name, $prefix, $record_of, %opt) = @_;
+    define($name => sub {
+        my $inner = shift;
+        for my $k (keys %$inner) { die "unknown check '$k' in $name\n" unless $check{$k} }
+        my @inner = map { $check{$_}{make}->($inner->{$_}) } grep { exists $inner->{$_} } @order;
+        return map { my $x = $_;
+                     +{ %$x, label => "$prefix: $x->{label}",
+                        got => sub { $x->{got}->($record_of->($_[0])) },
+                        ($x->{want_of} ? (want_of => sub { $x->{want_of}->($record_of->($_[0]), $_[1]) })
+                                       : ()) } } @inner;
+    }, %opt);
+    return;
 }
 
 sub cgi {
@@ -241,24 +267,6 @@ define has_header  => sub {
 
 my $NEXT = "GET /proto/index.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
-# scope(name => 'label prefix', sub { my ($r) = @_; return $other_record }):
-# a check whose value is a want hash of its own, checked against another
-# record (a second response, the other protocol's answer, ...).
-sub scope {
-    my ($name, $prefix, $record_of, %opt) = @_;
-    define($name => sub {
-        my $inner = shift;
-        for my $k (keys %$inner) { die "unknown check '$k' in $name\n" unless $check{$k} }
-        my @inner = map { $check{$_}{make}->($inner->{$_}) } grep { exists $inner->{$_} } @order;
-        return map { my $x = $_;
-                     +{ %$x, label => "$prefix: $x->{label}",
-                        got => sub { $x->{got}->($record_of->($_[0])) },
-                        ($x->{want_of} ? (want_of => sub { $x->{want_of}->($record_of->($_[0]), $_[1]) })
-                                       : ()) } } @inner;
-    }, %opt);
-    return;
-}
-
 # then => { checks }: the final response after this one (read in the steps,
 # or else now), checked like the first: a request pipelined behind it.
 scope(then => 'next response', \&then_record, late => 1);
@@ -306,6 +314,7 @@ define next => sub {
             { label => '... with its own response', want => "hello\n",
               got => sub { $_[0]{next} && $_[0]{next}->content } });
 }, late => 1;
+
 # ---------------------------------------------------------------- running
 
 sub assertions {
@@ -466,7 +475,7 @@ sub show {
     return 'undef' unless defined $v;
     return escape(substr $v, 0, 200) unless ref $v;
     return "$v" if ref $v eq 'Regexp';
-    return JSON::PP->new->canonical->allow_nonref->encode($v);
+    return json_text($v);
 }
 
 1;

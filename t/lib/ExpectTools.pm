@@ -37,8 +37,8 @@ use File::Spec::Functions qw(catfile);
 use File::Temp qw(tempdir);
 use HTTP::Response ();
 use IO::Select ();
-use JSON::PP ();
 use Apache::Test ();
+use ExpectJSON qw(json_decode);
 use ExpectTable qw(define);
 
 our @EXPORT_OK = qw(url curl nghttp nghttp_data have_tool write_data
@@ -265,7 +265,7 @@ sub backend_stop {
 sub backend_records {
     my $record = shift;
     open my $fh, '<', $record or return ();
-    return map { JSON::PP::decode_json($_) } grep { /\S/ } <$fh>;
+    return map { json_decode($_) // {} } grep { /\S/ } <$fh>;
 }
 
 # ---------------------------------------------------------------- checks
