@@ -3,8 +3,8 @@
 # Continue arrives (or, with no answer, for one second). Assertions are made
 # on what curl reports (-v trace, its counters), never on how long it took:
 # "Done waiting for 100-continue" is curl's own note that it gave up waiting.
-# (Stock httpd sends the 100 when the handler reads the body, as under
-# ExpectContinue Defer; it has no Immediate and no Reject.)
+# Each row says what stock httpd 2.4.71 does with the same upload (measured
+# on a scratch server without the module).
 use strict;
 use warnings FATAL => 'all';
 
@@ -45,6 +45,7 @@ for my $case (['proto_defer', 'Defer', 'continue', []],
     my ($vhost, $what, $outcome, $opts) = @$case;
     push @cases,
     { name => $what, run => upload($vhost, '/cgi/echo.pl', @$opts),
+      stock => '100 Continue when the handler reads the body, then 200',
       want => { exit => 0, sent_expect => 1, got_100 => 1, gave_up => 0, status => 200,
                 # chunked: curl counts the chunk framing too
                 (@$opts ? (uploaded_over => $size) : (uploaded => $size)),
@@ -54,6 +55,7 @@ for my $case (['proto_defer', 'Defer', 'continue', []],
 push @cases,
     # Reject: the JSON 417 comes at once and curl never sends the body.
     { name => 'Reject', run => upload('proto_reject', '/cgi/echo.pl'),
+      stock => 'no Reject there: 100 Continue, the upload and 200',
       want => { exit => 0, sent_expect => 1, got_100 => 0,
                 gave_up => 0, status => 417, uploaded => 0,
                 trace_like => ['curl got 417 Expectation Failed'
@@ -69,6 +71,7 @@ push @cases,
     # to do.
     { name => "Reject, repeated with -H 'Expect:'",
       run => upload('proto_reject', '/cgi/echo.pl', '-H', 'Expect:'),
+      stock => 'the same',
       want => { exit => 0, sent_expect => 0, got_100 => 0, status => 200,
                 uploaded => $size,
                 echo => { bytes => $size, sha256 => $sha, outcome => undef } } },
@@ -76,12 +79,14 @@ push @cases,
     # ExpectEngine Off: httpd's own handling, the 100 comes when the body is
     # read.
     { name => 'ExpectEngine Off', run => upload('proto_off', '/cgi/echo.pl'),
+      stock => 'the same (this is stock behaviour)',
       want => { exit => 0, got_100 => 1, gave_up => 0, status => 200,
                 echo => { bytes => $size, outcome => undef } } },
 
     # A handler that never reads the body: under Immediate curl still gets
     # its 100 and sends the body, and the connection can be used again.
     { name => 'Immediate, handler never reads', run => upload('proto_immediate', '/proto/early.lua'),
+      stock => 'no 100 Continue: curl gets the 200 before it has sent any of the body',
       want => { exit => 0, got_100 => 1, gave_up => 0, status => 200,
                 body_like => qr/before the body was read/ } };
 

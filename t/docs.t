@@ -17,7 +17,8 @@
 #    <Directory>, any other inside <VirtualHost 127.0.0.1:*>. Each example
 #    is its own test, named by its line in README.md.
 #
-# No server is started; this runs without Apache::Test's httpd.
+# No server is started; httpd and the module directory are those of the
+# Apache::Test run (t/lib/ExpectServer.pm).
 use strict;
 use warnings FATAL => 'all';
 

@@ -6,8 +6,9 @@
 # never sends 100 Continue, and it records the header fields and the body
 # (size, MD5) of every request that reaches it, tagged by X-Test-Id.
 # Assertions are on that record and on the client's trace, never on time.
-# (Stock httpd answers every Expect but 100-continue with its HTML 417
-# before the proxy runs, so no extension ever reaches a backend.)
+# Each row says what stock httpd does: it answers every Expect but
+# 100-continue with its HTML 417 before the proxy runs, so no extension
+# ever reaches a backend.
 use strict;
 use warnings FATAL => 'all';
 
@@ -126,6 +127,8 @@ for my $case (
     my ($what, $vhost, $expect, $status, $outcome, $backend) = @$case;
     push @cases,
     { name => $what,
+      stock => defined $expect ? 'HTML 417 before mod_proxy: nothing reaches the backend'
+                               : 'the same',
       run  => proxied($vhost, $status == 200, defined $expect ? ('-H', "Expect: $expect") : ()),
       want => { status => $status, outcome => $outcome,
                 $status == 200
@@ -158,6 +161,9 @@ for my $case (
     my ($what, $vhost, $expect, $outcome, $backend) = @$case;
     push @cases,
     { name => $what,
+      stock => $expect eq '100-continue'
+               ? "no ExpectContinue there: the 100 is left to mod_proxy_http's own exchange"
+               : 'HTML 417 before mod_proxy',
       run  => proxied($vhost, 1, '-H', "Expect: $expect", @upload),
       # no 100-continue exchange with the backend: Expect there is only
       # what was allowed
@@ -172,11 +178,11 @@ for my $case (
 ## 3. HTTP/2 client, HTTP/1.1 backend
 ##
 push @cases,
-    { name => 'h2c client, allowed extension',
+    { name => 'h2c client, allowed extension', stock => 'HTML 417 before mod_proxy',
       run  => proxied('px_allow', 1, '--http2-prior-knowledge', '-H', 'Expect: x-trace'),
       want => { protocol => 'HTTP/2', status => 200, outcome => 'accepted',
                 backend => { protocol => 'HTTP/1.1', expect => 'x-trace' } } },
-    { name => 'h2c client, unknown expectation',
+    { name => 'h2c client, unknown expectation', stock => 'HTML 417 before mod_proxy',
       run  => proxied('px_allow', 0, '--http2-prior-knowledge', '-H', 'Expect: x-unknown'),
       want => { status => 417 } };
 {
@@ -184,7 +190,7 @@ push @cases,
     my $id = sprintf 'px-%02d', ++$n;
     $reaches{$id} = 1;
     push @cases,
-    { name => 'h2c upload through Immediate',
+    { name => 'h2c upload through Immediate', stock => 'HTML 417 before mod_proxy',
       run  => sub {
           my $r = nghttp('--expect-continue', '-d', $data, '-H', "X-Test-Id: $id",
                          '-H', 'Expect: x-trace', url('px_immediate', "/px/$id"));
