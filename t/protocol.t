@@ -45,7 +45,7 @@ my $smuggled_len = length $smuggled;
 define handler_env => sub {
     my $want = shift;
     return map { my $var = $_;
-                 { label => "handler's $var", want => $want->{$var},
+                 +{ label => "handler's $var", want => $want->{$var},
                    got => sub { json_object($_[0]{body})->{env}{$var} } } } sort keys %$want;
 };
 
