@@ -24,6 +24,6 @@ bench: bench-deps
 	@env $(BENCH_ENV) bench/run.sh
 
 bench-deps:
-	@tools/deps.sh bench
+	@bash tools/deps.sh bench
 
 .DEFAULT_GOAL := $(bench_saved_default_goal)

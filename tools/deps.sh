@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # tools/deps.sh — make sure the packages that build, run and test mod_expect
-# are installed (Debian/Ubuntu).
+# are installed (Debian/Ubuntu). One group per make target:
 #
-#   tools/deps.sh build   apxs and httpd: enough for `make` and `make run`
-#   tools/deps.sh test    the above plus the Apache::Test suite's needs
-#   tools/deps.sh sanitize|fuzz|soak|bench   what those make targets need
+#   tools/deps.sh build   a compiler, apxs and httpd: `make`, `make run`
+#   tools/deps.sh run     the same as build
+#   tools/deps.sh test    build plus the Apache::Test suite's needs
+#   tools/deps.sh deb     what `make deb` needs (debhelper, dh_apache2)
+#   tools/deps.sh test-deb   deb plus what `make test-deb` needs
+#   tools/deps.sh bench|sanitize|fuzz|soak   what those make targets need
 #
 # Missing packages are installed with apt-get when running as root. Anyone
 # else gets the exact command to run and a non-zero exit status.
@@ -12,15 +15,27 @@ set -euo pipefail
 
 what=${1:-test}
 
-build_pkgs=(apache2 apache2-dev curl)
-# t/deb.t builds the Debian package (debhelper; dh_apache2 comes with apache2-dev)
-test_pkgs=(libapache2-mod-perl2 libwww-perl nghttp2-client
-           build-essential dpkg-dev fakeroot debhelper)
+build_pkgs=(build-essential apache2 apache2-dev curl)
+# Apache::Test comes with mod_perl's package; LWP and HTTP::Response with
+# libwww-perl; nghttp for the HTTP/2 tests
+test_pkgs=(libapache2-mod-perl2 libwww-perl nghttp2-client)
+
+# make deb: dpkg-buildpackage with debhelper; dh_apache2 comes with
+# apache2-dev on Debian 12 (in a package of its own, dh-apache2, where the
+# distribution has one)
+deb_pkgs=(build-essential dpkg-dev fakeroot debhelper apache2-dev)
+if ! command -v dh_apache2 >/dev/null 2>&1 &&
+   apt-cache show dh-apache2 >/dev/null 2>&1; then
+  deb_pkgs+=(dh-apache2)
+fi
+# make test-deb: the package against apache2's own tools (a2enmod,
+# apache2ctl), requests through t/lib's client (HTTP::Response)
+test_deb_pkgs=(apache2 libwww-perl)
 
 # make sanitize preloads gcc's libasan/libubsan into httpd
 sanitize_pkgs=(libgcc-12-dev)
-# make fuzz: libFuzzer comes with Debian's clang; lld links the targets
-fuzz_pkgs=(clang libclang-rt-14-dev lld)
+# make fuzz: libFuzzer comes with Debian's clang
+fuzz_pkgs=(clang libclang-rt-14-dev)
 # make soak: wrk for HTTP/1.1 load, h2load (nghttp2-client) for HTTP/2
 soak_pkgs=(wrk nghttp2-client curl)
 # make bench: wrk (HTTP/1.x load), valgrind (callgrind), h2load
@@ -28,17 +43,22 @@ soak_pkgs=(wrk nghttp2-client curl)
 bench_pkgs=(wrk valgrind nghttp2-client apache2-utils)
 
 case $what in
-  build)    pkgs=("${build_pkgs[@]}") ;;
+  build|run) pkgs=("${build_pkgs[@]}") ;;
   test)     pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  deb)      pkgs=("${deb_pkgs[@]}") ;;
+  test-deb) pkgs=("${deb_pkgs[@]}" "${test_deb_pkgs[@]}") ;;
+  bench)    pkgs=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
   sanitize) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${sanitize_pkgs[@]}") ;;
   fuzz)     pkgs=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   soak)     pkgs=("${build_pkgs[@]}" "${soak_pkgs[@]}") ;;
-  bench)    pkgs=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|sanitize|fuzz|soak|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 build|run|test|deb|test-deb|bench|sanitize|fuzz|soak" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   # Not a Debian-style system: check the tools only and say what is needed.
+  case $what in
+    deb|test-deb) echo "deps: make $what needs a Debian-style system (dpkg, apt-get)" >&2; exit 1 ;;
+  esac
   missing=()
   command -v apxs >/dev/null 2>&1 || missing+=(apxs)
   if [ "$what" = test ]; then
