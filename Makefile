@@ -78,7 +78,7 @@ run:
 clean:
 	@if [ -x t/TEST ]; then t/TEST -clean >/dev/null 2>&1 || true; fi
 	rm -rf .libs *.o *.lo *.la *.slo
-	rm -f t/TEST t/conf/expect_load.conf
+	rm -f t/TEST t/conf/modules.conf
 	rm -rf t/logs t/state
 
 # Further targets (fuzz, sanitize, soak, bench, deb) live in mk/*.mk.
