@@ -4,7 +4,7 @@
 #
 #   tools/deps.sh build   apxs and httpd: enough for `make` and `make run`
 #   tools/deps.sh test    the above plus the Apache::Test suite's needs
-#   tools/deps.sh sanitize|fuzz|soak   what those make targets need
+#   tools/deps.sh sanitize|fuzz|soak|interop   what those make targets need
 #
 # Missing packages are installed with apt-get when running as root. Anyone
 # else gets the exact command to run and a non-zero exit status.
@@ -23,6 +23,10 @@ sanitize_pkgs=(libgcc-12-dev)
 fuzz_pkgs=(clang libclang-rt-14-dev lld)
 # make soak: wrk for HTTP/1.1 load, h2load (nghttp2-client) for HTTP/2
 soak_pkgs=(wrk nghttp2-client curl)
+# make interop: the real clients it drives (Java 17, Go, Node.js, Python
+# aiohttp, the AWS CLI), openssl for its certificate; all from Debian's archive
+interop_pkgs=(openjdk-17-jdk-headless golang-go nodejs python3 python3-aiohttp
+              awscli openssl ca-certificates curl)
 
 case $what in
   build)    pkgs=("${build_pkgs[@]}") ;;
@@ -30,7 +34,8 @@ case $what in
   sanitize) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${sanitize_pkgs[@]}") ;;
   fuzz)     pkgs=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   soak)     pkgs=("${build_pkgs[@]}" "${soak_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|sanitize|fuzz|soak" >&2; exit 2 ;;
+  interop)  pkgs=("${build_pkgs[@]}" "${interop_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|sanitize|fuzz|soak|interop" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
