@@ -639,6 +639,7 @@ def main():
     rows = []
     started = time.monotonic()
     failed = True
+    interrupted = False
     try:
         ctx.server.start()
         ctx.home = os.path.join(ctx.server.dir, "home")
@@ -698,9 +699,12 @@ def main():
         print(f"interop: {n_pass} passed, {n_fail} failed")
         failed = n_fail > 0 or not rows
     except KeyboardInterrupt:
+        interrupted = True
         print("\ninterop: interrupted; stopping httpd", file=sys.stderr)
     finally:
-        keep = args.keep or failed
+        # A failed run keeps the server's logs to look at; an interrupted
+        # one leaves nothing behind.
+        keep = args.keep or (failed and not interrupted)
         d = ctx.server.dir
         ctx.server.stop(keep=keep)
         if keep and d:
