@@ -444,10 +444,13 @@ def judge(ctx, client, policy, proto, run_id, rep):
     status = rep.get("status")
     known = known_defect(client, policy, proto, rep)
 
-    # Requests httpd read for this run, and the Expect each carried. The
-    # forensic log writes the fields as they are when the request has been
-    # read, and mod_expect keeps Expect under a name of its own until it has
-    # judged it: any field whose name starts with "expec" is that field.
+    # Requests httpd read for this run, and the Expect each carried.
+    # mod_log_forensic's post_read_request hook is REALLY_FIRST, as is the
+    # one where mod_expect hands the field back under its own name; loaded
+    # first (as here) it logs the name mod_expect keeps the field under
+    # while httpd checks the header block ("Expec~", or "Expect
+    # (mod_expect)" over h2): any field whose name starts with "expec" is
+    # that field.
     def expect_of(h):
         vals = [v for k, v in h.items() if k.startswith("expec")]
         return ", ".join(vals) or None
