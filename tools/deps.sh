@@ -7,7 +7,7 @@
 #   tools/deps.sh test    build plus the Apache::Test suite's needs
 #   tools/deps.sh deb     what `make deb` needs (debhelper, dh_apache2)
 #   tools/deps.sh test-deb   deb plus what `make test-deb` needs
-#   tools/deps.sh bench|sanitize|fuzz|soak   what those make targets need
+#   tools/deps.sh bench|sanitize|fuzz|soak|interop   what those make targets need
 #
 # Missing packages are installed with apt-get when running as root. Anyone
 # else gets the exact command to run and a non-zero exit status.
@@ -41,6 +41,10 @@ soak_pkgs=(wrk nghttp2-client curl)
 # make bench: wrk (HTTP/1.x load), valgrind (callgrind), h2load
 # (nghttp2-client) for h2c, ab (apache2-utils) to look at the request it sends
 bench_pkgs=(wrk valgrind nghttp2-client apache2-utils)
+# make interop: the real clients it drives (Java 17, Go, Node.js, Python
+# aiohttp, the AWS CLI), openssl for its certificate; all from Debian's archive
+interop_pkgs=(openjdk-17-jdk-headless golang-go nodejs python3 python3-aiohttp
+              awscli openssl ca-certificates curl)
 
 case $what in
   build|run) pkgs=("${build_pkgs[@]}") ;;
@@ -51,7 +55,8 @@ case $what in
   sanitize) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${sanitize_pkgs[@]}") ;;
   fuzz)     pkgs=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   soak)     pkgs=("${build_pkgs[@]}" "${soak_pkgs[@]}") ;;
-  *) echo "usage: $0 build|run|test|deb|test-deb|bench|sanitize|fuzz|soak" >&2; exit 2 ;;
+  interop)  pkgs=("${build_pkgs[@]}" "${interop_pkgs[@]}") ;;
+  *) echo "usage: $0 build|run|test|deb|test-deb|bench|sanitize|fuzz|soak|interop" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
