@@ -925,12 +925,12 @@ static void expect_register_hooks(apr_pool_t *p)
     expect_counters_register_hooks();
 
     ap_hook_post_config(expect_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    /* REALLY_FIRST: the field is back under its own name before any other
-     * module's post_read_request (SetEnvIf, mod_headers' early
-     * RequestHeader...) looks at the headers, and r->expecting_100 is set
-     * before anything could answer the request. */
+    /* Ahead of every REALLY_FIRST hook (mod_log_forensic's, mod_http2's):
+     * the field is back under its own name before any other module's
+     * post_read_request looks at the headers, and
+     * r->expecting_100 is set before anything could answer the request. */
     ap_hook_post_read_request(expect_post_read_request, NULL, NULL,
-                              APR_HOOK_REALLY_FIRST);
+                              APR_HOOK_REALLY_FIRST - 1);
     /* The judgement: map_to_storage is the first hook that knows which
      * <Directory>, <Files> and <Location> sections apply; REALLY_FIRST so
      * that it precedes core's and mod_proxy's, and with them the <If>
