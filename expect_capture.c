@@ -113,7 +113,10 @@ static void expect_unhide(request_rec *r, const char *stash, const char *name)
     r->headers_in = out;
 }
 
-/* Hide every field called name (any case) under its hidden name. */
+#if !EXPECT_CHECK_BEFORE_POST_READ || EXPECT_H2_CAPTURE
+/* Hide every field called name (any case) under its hidden name: where
+ * httpd's check looks at the table rather than at header lines (before
+ * 2.4.49, and for HTTP/2). */
 static void expect_hide(request_rec *r, const char *name)
 {
     const apr_array_header_t *in = apr_table_elts(r->headers_in);
@@ -131,6 +134,7 @@ static void expect_hide(request_rec *r, const char *name)
     }
     r->headers_in = out;
 }
+#endif
 
 /* ------------------------------------------------------------------ */
 /* HTTP/1.x from 2.4.49: the header-line filter                        */
