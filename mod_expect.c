@@ -150,10 +150,17 @@ enum {
     EXPECT_GUARD_SINK
 };
 
-/* EXPECT_ERROR's context. */
+/* EXPECT_ERROR's context: how the refusal under way is sent. */
 typedef struct {
     expect_request *rec;
-    int typed;              /* still to give the body its type and length */
+    int status;             /* the refusal's status (417, or an
+                             * ErrorDocument's redirect); 0 on the target
+                             * of a local ErrorDocument, whose status is
+                             * httpd's to set */
+    int stock;              /* httpd's own 417 (ExpectEngine Off): sent as
+                             * stock sends it, then the connection closes */
+    int typed;              /* the module's own body: its Content-Type */
+    apr_bucket_brigade *held;   /* the body until its end, for its length */
 } expect_error_ctx;
 
 /* ------------------------------------------------------------------ */
@@ -338,14 +345,16 @@ static int expect_refusing(const expect_request *rec)
     return rec && rec->acted && rec->unmet && !rec->stock;
 }
 
-/* Adds EXPECT_ERROR to a response that carries the module's refusal;
- * typed: the body is the module's own, which needs its Content-Type. */
+/* Adds EXPECT_ERROR to the response that carries a refusal; typed: the
+ * body is the module's own, which needs its Content-Type. */
 static void expect_add_error_filter(request_rec *r, expect_request *rec,
-                                    int typed)
+                                    int stock, int typed)
 {
     expect_error_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
 
     ctx->rec = rec;
+    ctx->status = r->prev ? 0 : r->status;
+    ctx->stock = stock;
     ctx->typed = typed;
     ap_add_output_filter_handle(expect_error_filter_handle, ctx, r,
                                 r->connection);
@@ -363,7 +372,7 @@ static EXPECT_NOINLINE int expect_carry_outcome(request_rec *r)
         apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
     }
     if (expect_refusing(rec)) {
-        expect_add_error_filter(r, rec, 0);
+        expect_add_error_filter(r, rec, 0, 0);
     }
     return DECLINED;
 }
@@ -449,7 +458,8 @@ static int expect_decide_stock(request_rec *r, expect_request *rec)
                   "client sent an unrecognized expectation value of "
                   "Expect: %s (ExpectEngine Off)",
                   ap_escape_logitem(r->pool, rec->field));
-    r->connection->keepalive = AP_CONN_CLOSE;
+    /* httpd sends its 417 like any response, then ends the connection
+     * (see expect_error_filter). */
     return HTTP_EXPECTATION_FAILED;
 }
 
@@ -623,15 +633,23 @@ static int expect_body_within_limit(request_rec *r)
     return !cl || !expect_parse_length(&len, cl) || len <= limit;
 }
 
+/* Where the module acts on its judgement. */
+typedef enum {
+    EXPECT_IN_FIXUPS,       /* the usual place: the configuration is final */
+    EXPECT_IN_MAP_TO_STORAGE,   /* a request answered there (OPTIONS *, TRACE) */
+    EXPECT_AS_RESPONSE_BEGINS   /* a response begun before fixups */
+} expect_when_e;
+
 /* Act on the judgement: answer 417, or pass the accepted members on and
- * send an immediate 100 Continue.  late: the response is already being
- * produced (see expect_guard_filter), so nothing is sent before it. */
+ * send an immediate 100 Continue.  In fixups, judge again if an <If> or
+ * <Proxy> section changed the configuration since the judgement. */
 static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec,
-                                      int late)
+                                      expect_when_e when)
 {
     if (!rec->judged
-        || rec->conf != ap_get_module_config(r->per_dir_config,
-                                             &expect_module)) {
+        || (when == EXPECT_IN_FIXUPS
+            && rec->conf != ap_get_module_config(r->per_dir_config,
+                                                 &expect_module))) {
         expect_judge(r, rec);
     }
     rec->acted = 1;
@@ -650,7 +668,8 @@ static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec,
         return expect_reject(r, rec);
     }
     if (rec->counter == EXPECT_COUNT_IMMEDIATE
-        && (late || !expect_body_within_limit(r))) {
+        && (when == EXPECT_AS_RESPONSE_BEGINS
+            || !expect_body_within_limit(r))) {
         /* No 100 for a body httpd will refuse for its length (HTTP_IN
          * answers 413 at the first read, as under Defer), nor once the
          * response has begun. */
@@ -697,22 +716,49 @@ static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec,
  * are mapped by mod_proxy's own walk of <Proxy> sections: for them the
  * location walk alone.  fixups judges again if the final configuration
  * differs (an <If> or <Proxy> section with a directive of this module). */
-static EXPECT_NOINLINE void expect_preview(request_rec *r,
-                                           expect_request *rec)
+static EXPECT_NOINLINE ap_conf_vector_t *expect_preview(request_rec *r,
+                                                       expect_request *rec)
 {
-    ap_conf_vector_t *saved = r->per_dir_config;
+    ap_conf_vector_t *saved = r->per_dir_config, *walked = NULL;
 
     if (r->proxyreq || !r->filename
         || !strncmp(r->filename, "proxy:", 6)) {
         if (ap_location_walk(r) == OK) {
-            expect_judge(r, rec);
+            walked = r->per_dir_config;
         }
     }
     else if (ap_directory_walk(r) == OK && ap_file_walk(r) == OK
              && ap_location_walk(r) == OK) {
+        walked = r->per_dir_config;
+    }
+    if (walked) {
         expect_judge(r, rec);
     }
     r->per_dir_config = saved;
+    return walked;
+}
+
+/* Act before the usual place, with the configuration the preview found:
+ * a refusal keeps it, so that the URL's ErrorDocument 417 and
+ * LimitRequestBody apply to it; a request let through goes on as httpd
+ * would have served it. */
+static int expect_act_early(request_rec *r, expect_request *rec,
+                            expect_when_e when)
+{
+    ap_conf_vector_t *saved = r->per_dir_config, *walked = NULL;
+    int status;
+
+    if (!rec->judged) {
+        walked = expect_preview(r, rec);
+    }
+    if (walked) {
+        r->per_dir_config = walked;
+    }
+    status = expect_act(r, rec, when);
+    if (status == DECLINED) {
+        r->per_dir_config = saved;
+    }
+    return status;
 }
 
 /* Requests that mod_http answers in its own map_to_storage hooks, which
@@ -735,12 +781,13 @@ static int expect_map_to_storage(request_rec *r)
 {
     expect_request *rec = ap_get_module_config(r->request_config,
                                                &expect_module);
-    if (rec && !rec->judged) {
-        expect_preview(r, rec);
-        if (expect_answered_in_map_to_storage(r)) {
-            return expect_act(r, rec, 0);
-        }
+    if (!rec || rec->judged) {
+        return DECLINED;
     }
+    if (expect_answered_in_map_to_storage(r)) {
+        return expect_act_early(r, rec, EXPECT_IN_MAP_TO_STORAGE);
+    }
+    expect_preview(r, rec);
     return DECLINED;
 }
 
@@ -756,7 +803,7 @@ static int expect_fixups(request_rec *r)
     if (!rec || rec->acted) {
         return DECLINED;
     }
-    return expect_act(r, rec, 0);
+    return expect_act(r, rec, EXPECT_IN_FIXUPS);
 }
 
 /* mod_proxy's optional proxy_fixups hook runs on the copy of the headers
@@ -793,9 +840,21 @@ static void expect_insert_error_filter(request_rec *r)
     }
     if (!rec->acted) {
         /* Answered before the module acted (401, 403, a redirect...): the
-         * judged outcome never happened, and the answer stays. */
+         * judged outcome never happened, and the answer stays.  In a scope
+         * of ExpectEngine Off it goes out as stock's would: httpd notes
+         * "100-continue" as it reads the request, whatever the body, and
+         * does not keep the connection of a client that may still send
+         * one. */
         rec->answered_early = 1;
         apr_table_unset(r->subprocess_env, EXPECT_OUTCOME_VAR);
+        if (rec->judged && rec->stock
+            && !strcasecmp(rec->field, "100-continue")) {
+            r->expecting_100 = 1;
+        }
+        return;
+    }
+    if (rec->stock && r->status == HTTP_EXPECTATION_FAILED) {
+        expect_add_error_filter(r, rec, 1, 0);
         return;
     }
     if (!expect_refusing(rec)) {
@@ -806,23 +865,29 @@ static void expect_insert_error_filter(request_rec *r)
         ap_custom_response(r, HTTP_EXPECTATION_FAILED, rec->body);
         typed = 1;
     }
-    expect_add_error_filter(r, rec, typed);
+    expect_add_error_filter(r, rec, 0, typed);
 }
 
-/* EXPECT_ERROR, on the response that carries the module's refusal.
+/* Bytes of a refusal held back to give it a Content-Length; an
+ * ErrorDocument longer than this goes out as httpd sends it. */
+#define EXPECT_ERROR_HOLD_MAX   (64 * 1024)
+
+/* EXPECT_ERROR, on the response that carries a refusal.
  *
- * It gives the module's own body its Content-Type (httpd forces text/html
- * on a custom response) and its length (a body past the output buffer
- * would otherwise go chunked).
+ * The module's own refusal stays a refusal.  httpd reads and discards the
+ * body of a request it answers, so that the connection can carry the next
+ * one; when that read fails -- the body is over LimitRequestBody
+ * (declared, or found so while reading it chunked), malformed (a bad chunk,
+ * an unreadable trailer), or too slow -- HTTP_IN closes the connection,
+ * sends an error bucket down the output filters, and may set r->status;
+ * HTTP_HEADER would turn that into a 413 or 400 page about a second error.
+ * Here the error buckets are dropped and the status put back: the 417 goes
+ * out, with "Connection: close".  Its body gets its Content-Type (httpd
+ * forces text/html on a custom response) and, held until its end, its
+ * Content-Length (a body past httpd's output buffer would go chunked).
  *
- * It also keeps the refusal a refusal.  httpd reads and discards the body
- * of a request it answers, so that the connection can carry the next one;
- * when that read fails -- the body is over LimitRequestBody (declared, or
- * found so while reading it chunked), malformed, or too slow -- HTTP_IN
- * closes the connection and sends an error bucket down the output filters,
- * and HTTP_HEADER would turn that into a 413 or 400 page "about a second
- * error".  The error buckets are dropped here: the 417 goes out, with
- * "Connection: close".
+ * httpd's own 417 (ExpectEngine Off) goes out as stock sends it; then the
+ * connection ends, as stock ends it after refusing an expectation.
  *
  * AP_FTYPE_CONTENT_SET - 1: ahead of mod_headers' error filter (so that
  * "Header always" keeps the last word) and of HTTP_HEADER. */
@@ -831,26 +896,56 @@ static apr_status_t expect_error_filter(ap_filter_t *f,
 {
     expect_error_ctx *ctx = f->ctx;
     apr_bucket *e, *next;
+    apr_status_t rv;
+    apr_off_t held;
     int eos = 0;
 
-    if (ctx->typed) {
-        ap_set_content_type(f->r, ctx->rec->content_type);
-        ap_set_content_length(f->r, strlen(ctx->rec->body));
-        ctx->typed = 0;
-    }
     for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = next) {
         next = APR_BUCKET_NEXT(e);
-        if (AP_BUCKET_IS_ERROR(e)) {
+        if (APR_BUCKET_IS_EOS(e)) {
+            eos = 1;
+        }
+        else if (AP_BUCKET_IS_ERROR(e) && !ctx->stock) {
             f->c->keepalive = AP_CONN_CLOSE;
             apr_bucket_delete(e);
         }
-        else if (APR_BUCKET_IS_EOS(e)) {
-            eos = 1;
+    }
+    if (ctx->stock) {
+        rv = ap_pass_brigade(f->next, bb);
+        if (eos) {
+            f->c->keepalive = AP_CONN_CLOSE;
+            ap_remove_output_filter(f);
         }
+        return rv;
     }
-    if (eos) {
-        ap_remove_output_filter(f);
+
+    if (ctx->status) {
+        f->r->status = ctx->status;
     }
+    if (!ctx->held) {
+        ctx->held = apr_brigade_create(f->r->pool, f->c->bucket_alloc);
+    }
+    if (!eos) {
+        rv = ap_save_brigade(f, &ctx->held, &bb, f->r->pool);
+        if (rv != APR_SUCCESS || apr_brigade_length(ctx->held, 0, &held)
+                                 != APR_SUCCESS
+            || held < 0 || held > EXPECT_ERROR_HOLD_MAX) {
+            /* Too long or of unknown length: let it go as it is. */
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, ctx->held);
+        }
+        return APR_SUCCESS;
+    }
+    APR_BRIGADE_PREPEND(bb, ctx->held);
+    if (ctx->typed) {
+        ap_set_content_type(f->r, ctx->rec->content_type);
+        ap_set_content_length(f->r, strlen(ctx->rec->body));
+    }
+    else if (!f->r->header_only
+             && apr_brigade_length(bb, 1, &held) == APR_SUCCESS) {
+        ap_set_content_length(f->r, held);
+    }
+    ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
 }
 
@@ -882,10 +977,7 @@ static apr_status_t expect_guard_filter(ap_filter_t *f,
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
     }
-    if (!rec->judged) {
-        expect_preview(r, rec);
-    }
-    status = expect_act(r, rec, 1);
+    status = expect_act_early(r, rec, EXPECT_AS_RESPONSE_BEGINS);
     if (status == DECLINED) {
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
