@@ -5,6 +5,8 @@
 #   tools/deps.sh build   apxs and httpd: enough for `make` and `make run`
 #   tools/deps.sh test    the above plus the Apache::Test suite's needs
 #   tools/deps.sh sanitize|fuzz|soak   what those make targets need
+#   tools/deps.sh matrix  the test packages plus what building httpd and
+#                         APR from source needs (make test-matrix)
 #
 # Missing packages are installed with apt-get when running as root. Anyone
 # else gets the exact command to run and a non-zero exit status.
@@ -23,6 +25,14 @@ sanitize_pkgs=(libgcc-12-dev)
 fuzz_pkgs=(clang libclang-rt-14-dev lld)
 # make soak: wrk for HTTP/1.1 load, h2load (nghttp2-client) for HTTP/2
 soak_pkgs=(wrk nghttp2-client curl)
+# make test-matrix builds httpd releases from their git trees (buildconf:
+# autoconf, libtool) against the system's APR (2.4.52+) or APR 1.6 from
+# source (2.4.37, whose APR-util needs expat); PCRE through pcre-config up to
+# 2.4.52, pcre2-config later; mod_ssl, mod_http2, mod_deflate and mod_lua
+# need OpenSSL, nghttp2, zlib and Lua 5.3.
+matrix_pkgs=(build-essential autoconf automake libtool libtool-bin make xz-utils
+             libapr1-dev libaprutil1-dev libpcre3-dev libpcre2-dev libssl-dev
+             libnghttp2-dev zlib1g-dev libexpat1-dev liblua5.3-dev)
 
 case $what in
   build)    pkgs=("${build_pkgs[@]}") ;;
@@ -30,7 +40,8 @@ case $what in
   sanitize) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${sanitize_pkgs[@]}") ;;
   fuzz)     pkgs=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   soak)     pkgs=("${build_pkgs[@]}" "${soak_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|sanitize|fuzz|soak" >&2; exit 2 ;;
+  matrix)   pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${matrix_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|sanitize|fuzz|soak|matrix" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
