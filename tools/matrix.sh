@@ -10,8 +10,9 @@
 # is copied into a scratch directory, the module is built there with that
 # release's apxs (`make all APXS=...`, warnings are errors), and the suite runs
 # there with Apache::Test pointed at that release's apxs and httpd
-# (APACHE_TEST_APXS/APACHE_TEST_HTTPD, and APXS for t/TEST.PL), on a base port
-# of its own. The work tree itself is never built in or written to.
+# (APACHE_TEST_APXS/APACHE_TEST_HTTPD, and APXS for t/TEST.PL; its bin/ first
+# in PATH), on a base port of its own. The work tree itself is never built in
+# or written to.
 #
 # t/deb.t is not run here: it installs the Debian package into the system's
 # apache2, which has nothing to do with the release under test (`make test`
@@ -142,22 +143,26 @@ for r in "${releases[@]}"; do
   else
     row_build[$r]=FAIL
     say "$r: module build failed against $apxs:"
-    grep -E 'error|warning' "$dir/module.log" | head -n 20
+    grep -aE 'error|warning' "$dir/module.log" | head -n 20
     row_result[$r]=FAIL; overall=1
     row_secs[$r]=$(( $(date +%s) - start ))
     continue
   fi
 
-  # 3. the suite
+  # 3. the suite. A built release's bin/ comes first in PATH, as on a host
+  # where that httpd is the installed one: a test that asks `apxs` or runs
+  # `httpd` by name gets the release under test.
+  path=$PATH
+  [ "$r" = system ] || path=$(dirname "$apxs"):$PATH
   while port_busy "$base"; do base=$((base + 100 * ${#releases[@]})); done
   [ -z "$skip" ] || printf '%s\n' $skip > "$tree/t/SKIP"
   say "$r: httpd ${row_httpd[$r]} ($httpd), base port $base, log $dir/suite.log"
   (
     cd "$tree" &&
-    env APXS="$apxs" APACHE_TEST_APXS="$apxs" APACHE_TEST_HTTPD="$httpd" \
-        APACHE_TEST_PORT="$base" HARNESS_VERBOSE=1 \
+    env PATH="$path" APXS="$apxs" APACHE_TEST_APXS="$apxs" \
+        APACHE_TEST_HTTPD="$httpd" APACHE_TEST_PORT="$base" HARNESS_VERBOSE=1 \
       timeout -k 30 "$timeout_s" \
-      make --no-print-directory check APXS="$apxs" APACHE_TEST_PORT="$base" TESTS="$tests"
+      make --no-print-directory check APXS="$apxs" TESTS="$tests"
   ) > "$dir/suite.log" 2>&1
   rc=$?
   stop_leftover_httpd "$tree"
@@ -169,7 +174,7 @@ for r in "${releases[@]}"; do
     row_result[$r]=PASS
   else
     row_result[$r]="FAIL (exit $rc)"; overall=1
-    grep -E '^t/\S+\.t +\(Wstat|^  (Failed tests|Parse errors|Non-zero)' "$dir/suite.log" |
+    grep -aE '^t/\S+\.t +\(Wstat|^  (Failed tests|Parse errors|Non-zero)' "$dir/suite.log" |
       head -n 40 | sed "s/^/matrix: $r: /"
   fi
   [ "$notrun" -eq 0 ] || row_result[$r]="${row_result[$r]}, $notrun planned but not run"
