@@ -18,10 +18,10 @@
 # apache2, which has nothing to do with the release under test (`make test`
 # runs it). MATRIX_SKIP lists such files (Apache::Test's t/SKIP patterns).
 #
-# At the end a table gives, per release: the module build, and the tests
-# run / passed / failed / skipped. Failed counts `not ok` results plus tests
-# that a test file planned but never reached (it died). The script fails if
-# any release fails.
+# At the end a table gives, per release: how long its httpd build took (when
+# it was built, from the cache's record), the module build, and the tests
+# run / passed / failed / skipped, and "lost": tests that a test file planned
+# but never reached because it died. The script fails if any release fails.
 #
 # Environment:
 #   HTTPD_SRC, MATRIX_CACHE, MATRIX_JOBS    see tools/matrix-httpd.sh
@@ -91,18 +91,18 @@ stop_leftover_httpd() {
 }
 
 # Tally the TAP that the harness printed in verbose mode:
-# run passed failed skipped notrun files_skipped
+# run passed failed(not ok) skipped notrun(planned, never reached) files_skipped
 tally() {
   perl -ne '
     if (/^ok \d+/)          { $run++; if (/#\s*skip/i) { $skip++ } else { $pass++ } }
     elsif (/^not ok \d+/)   { $run++; $fail++ }
     elsif (/You planned (\d+) tests? but ran (\d+)/) { $notrun += $1 - $2 if $1 > $2 }
     elsif (/^(?:\S+\.t)\s*\.*\s*skipped:/ || /^1\.\.0\s*#\s*skip/i) { $fskip++ }
-    END { printf "%d %d %d %d %d %d\n", $run, $pass, $fail + $notrun, $skip, $notrun, $fskip }
+    END { printf "%d %d %d %d %d %d\n", $run, $pass, $fail, $skip, $notrun, $fskip }
   ' "$1"
 }
 
-declare -A row_httpd row_build row_counts row_result row_secs row_log
+declare -A row_httpd row_hbuild row_build row_counts row_result row_secs
 overall=0
 idx=0
 
@@ -111,11 +111,11 @@ for r in "${releases[@]}"; do
   idx=$((idx + 1))
   dir=$out/$r
   mkdir -p "$dir"
-  row_counts[$r]='- - - -'
+  row_counts[$r]='- - - - -'
   row_build[$r]=-
   row_httpd[$r]=-
+  row_hbuild[$r]=-
   row_secs[$r]=-
-  row_log[$r]=$dir
   start=$(date +%s)
 
   # 1. the server
@@ -129,6 +129,8 @@ for r in "${releases[@]}"; do
     prefix=$("$top/tools/matrix-httpd.sh" "$r") || {
       row_result[$r]='FAIL (httpd build)'; overall=1; continue; }
     apxs=$prefix/bin/apxs
+    [ -f "$prefix/matrix-build.seconds" ] &&
+      row_hbuild[$r]=$(cat "$prefix/matrix-build.seconds")s
   fi
   httpd=$("$apxs" -q SBINDIR)/$("$apxs" -q TARGET)
   row_httpd[$r]=$("$httpd" -v 2>/dev/null | sed -n 's|^Server version: *Apache/\([^ ]*\).*|\1|p')
@@ -143,7 +145,7 @@ for r in "${releases[@]}"; do
   else
     row_build[$r]=FAIL
     say "$r: module build failed against $apxs:"
-    grep -aE 'error|warning' "$dir/module.log" | head -n 20
+    grep -aE '(error|warning):' "$dir/module.log" | head -n 20
     row_result[$r]=FAIL; overall=1
     row_secs[$r]=$(( $(date +%s) - start ))
     continue
@@ -168,16 +170,15 @@ for r in "${releases[@]}"; do
   stop_leftover_httpd "$tree"
   [ $rc -ne 124 ] && [ $rc -ne 137 ] || echo "matrix: the suite did not finish within ${timeout_s}s" >> "$dir/suite.log"
   read -r run pass fail skipped notrun fskip < <(tally "$dir/suite.log")
-  row_counts[$r]="$run $pass $fail $skipped"
+  row_counts[$r]="$run $pass $fail $skipped $notrun"
   row_secs[$r]=$(( $(date +%s) - start ))
-  if [ $rc -eq 0 ] && [ "$fail" -eq 0 ] && [ "$run" -gt 0 ]; then
+  if [ $rc -eq 0 ] && [ "$fail" -eq 0 ] && [ "$notrun" -eq 0 ] && [ "$run" -gt 0 ]; then
     row_result[$r]=PASS
   else
     row_result[$r]="FAIL (exit $rc)"; overall=1
     grep -aE '^t/\S+\.t +\(Wstat|^  (Failed tests|Parse errors|Non-zero)' "$dir/suite.log" |
       head -n 40 | sed "s/^/matrix: $r: /"
   fi
-  [ "$notrun" -eq 0 ] || row_result[$r]="${row_result[$r]}, $notrun planned but not run"
   [ "$fskip" -eq 0 ] || row_result[$r]="${row_result[$r]}, $fskip file(s) skipped"
   say "$r: ${row_result[$r]} (${row_secs[$r]}s)"
   # A passing copy is not needed any more; a failing one is kept to look at.
@@ -186,14 +187,15 @@ done
 
 echo
 echo "mod_expect test matrix (logs in $out)"
-printf '%-8s %-8s %-7s %6s %6s %6s %7s %6s  %s\n' \
-  release httpd module run passed failed skipped secs result
+fmt='%-8s %-8s %-7s %-7s %6s %6s %6s %7s %5s %6s  %s\n'
+printf "$fmt" release httpd built module run passed failed skipped lost secs result
 for r in "${releases[@]}"; do
-  read -r run pass fail skipped <<< "${row_counts[$r]}"
-  printf '%-8s %-8s %-7s %6s %6s %6s %7s %6s  %s\n' \
-    "$r" "${row_httpd[$r]}" "${row_build[$r]}" "$run" "$pass" "$fail" "$skipped" \
-    "${row_secs[$r]}" "${row_result[$r]:-FAIL}"
+  read -r run pass fail skipped notrun <<< "${row_counts[$r]}"
+  printf "$fmt" "$r" "${row_httpd[$r]}" "${row_hbuild[$r]}" "${row_build[$r]}" \
+    "$run" "$pass" "$fail" "$skipped" "$notrun" "${row_secs[$r]}" "${row_result[$r]:-FAIL}"
 done
+echo "(built: how long the httpd build took when it was made; secs: this run's"
+echo " module build and suite; lost: planned tests a dying test file never ran)"
 if [ $overall -eq 0 ]; then
   echo "make test-matrix: PASS"
 else
