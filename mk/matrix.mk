@@ -9,6 +9,7 @@
 #   make test-matrix MATRIX_RELEASES="2.4.37 system"   only these
 #   make test-matrix MATRIX_TESTS="t/continue.t"       only these test files
 #   make matrix-httpd       only build (or find in the cache) the releases
+#   make matrix-clean       remove the cache (every release, every build key)
 #
 # Where things are:
 #   HTTPD_SRC     the release archives (httpd-<release>.tar.xz,
@@ -38,7 +39,7 @@ HTTPD_SRC       ?= $(abspath $(MATRIX_TOP)/../shared/httpd-src)
 # (make passes on what is given on its command line by itself).
 export HTTPD_SRC
 
-.PHONY: test-matrix matrix-httpd matrix-deps
+.PHONY: test-matrix matrix-httpd matrix-deps matrix-clean
 
 matrix-deps:
 	@$(SHELL) $(MATRIX_TOP)/tools/deps.sh matrix
@@ -50,5 +51,9 @@ matrix-httpd: matrix-deps
 
 test-matrix: matrix-deps
 	@$(MATRIX_TOP)/tools/matrix.sh $(MATRIX_RELEASES)
+
+matrix-clean:
+	@cache=$$($(MATRIX_TOP)/tools/matrix-httpd.sh --cache-dir) && \
+	  echo "removing $$cache" && rm -rf "$$cache"
 
 .DEFAULT_GOAL := $(matrix_saved_default_goal)

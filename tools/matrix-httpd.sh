@@ -3,6 +3,7 @@
 # matrix cache, or reuse the build that is already there.
 #
 #   tools/matrix-httpd.sh 2.4.52        prints the install prefix on stdout
+#   tools/matrix-httpd.sh --cache-dir   prints where builds are kept
 #
 # Environment:
 #   HTTPD_SRC     directory with httpd-<release>.tar.xz (and apr-1.6.5.tar.xz,
@@ -27,6 +28,9 @@
 # installed into the same prefix) and without mod_ssl, whose 2.4.37 version
 # does not load with OpenSSL 3. Later releases use the system's APR 1.7.
 set -euo pipefail
+# The whole script is one block, read before any of it runs: a build that
+# is under way is not disturbed when the file changes.
+{
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -40,12 +44,6 @@ MODULES="alias auth_basic authn_core authn_file authz_core authz_host authz_user
 
 die() { echo "matrix-httpd: $*" >&2; exit 1; }
 
-release=${1:-}
-case $release in
-  2.4.[0-9]*) ;;
-  *) die "usage: $0 <httpd release, e.g. 2.4.52>" ;;
-esac
-
 cache_dir() {
   if [ -n "${MATRIX_CACHE:-}" ]; then
     echo "$MATRIX_CACHE"
@@ -55,6 +53,13 @@ cache_dir() {
     echo "${XDG_CACHE_HOME:-$HOME/.cache}/mod_expect-matrix"
   fi
 }
+
+release=${1:-}
+case $release in
+  2.4.[0-9]*) ;;
+  --cache-dir) cache_dir; exit 0 ;;
+  *) die "usage: $0 <httpd release, e.g. 2.4.52> | --cache-dir" ;;
+esac
 
 src_dir=${HTTPD_SRC:-$top/../shared/httpd-src}
 [ -d "$src_dir" ] || die "no httpd sources in $src_dir (set HTTPD_SRC=<dir with httpd-$release.tar.xz>)"
@@ -110,8 +115,15 @@ else
 apr $("$apr_config" --version) apr-util $("$apu_config" --version)"
 fi
 
+# mod_proxy switches on its sub-modules by default; the suite needs only
+# proxy_http, proxy_http2 and proxy_fcgi.
+unneeded="proxy-connect proxy-ftp proxy-scgi proxy-uwsgi proxy-fdpass
+          proxy-wstunnel proxy-ajp proxy-balancer proxy-express proxy-hcheck
+          lbmethod-byrequests lbmethod-bytraffic lbmethod-bybusyness
+          lbmethod-heartbeat"
 conf_opts=(--enable-modules=none
            --enable-mods-shared="$(echo $modules)"
+           $(printf -- '--disable-%s ' $unneeded)
            --enable-mpms-shared="event prefork" --with-mpm=event
            --with-pcre="$pcre" "${apr_opts[@]}")
 
@@ -184,3 +196,5 @@ cp "$log" "$staged/matrix-build.log"
 mv "$staged" "$prefix"
 echo "matrix-httpd: $release: built in $((end - start))s: $prefix" >&2
 echo "$prefix"
+exit
+}

@@ -32,6 +32,9 @@
 #   MATRIX_SKIP        Apache::Test skip patterns (default: deb.t)
 #   MATRIX_OUT         where logs go (default: a new /tmp/mod_expect-matrix.*)
 set -uo pipefail
+# The whole script is one block, read before any of it runs: a build that
+# is under way is not disturbed when the file changes.
+{
 shopt -u patsub_replacement 2>/dev/null || true
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -202,3 +205,4 @@ else
   echo "make test-matrix: FAIL (kept copies and logs: $out/<release>/)"
 fi
 exit $overall
+}
