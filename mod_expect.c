@@ -42,27 +42,18 @@
  *       ExpectErrorFormat Problem
  *   </Location>
  *
- * How the field is taken before httpd's check: HTTP/1.x header lines are
- * read one by one in AP_MODE_GETLINE through the request's input filter
- * chain.  A connection input filter, armed by pre_read_request for each
- * request's header block, renames the name of every "Expect:" line to the
- * private name EXPECT_STASH_FIELD, which has the same length and is a valid
- * token, so that httpd parses, folds, counts and limits the line exactly as
- * it would have, but its own Expect check no longer sees it.  The
- * post_read_request hook then takes the merged value out of the table.
- * HTTP/2 requests arrive with their header table already filled; the
- * pre_read_request hook takes the field from the table directly.
+ * How the field is taken before httpd's own Expect check sees it is the
+ * business of expect_capture.c; the list parser and the JSON writer are
+ * the pure unit expect_parse.c; the counters shown by mod_status live in
+ * expect_counters.c.  This file holds the configuration and the decision:
+ * judged once the per-directory configuration is known, acted on after
+ * access control.
  */
 
 #include "apr_strings.h"
-#include "apr_hash.h"
-#include "apr_lib.h"
-#include "apr_atomic.h"
-#include "apr_shm.h"
 
 #include "httpd.h"
 #include "http_config.h"
-#include "http_connection.h"
 #include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
@@ -70,7 +61,11 @@
 #include "util_filter.h"
 #include "mod_core.h"
 #include "mod_proxy.h"
-#include "mod_status.h"
+
+#include "expect_capture.h"
+#include "expect_compat.h"
+#include "expect_counters.h"
+#include "expect_parse.h"
 
 module AP_MODULE_DECLARE_DATA expect_module;
 
@@ -81,20 +76,7 @@ module AP_MODULE_DECLARE_DATA expect_module;
 #define EXPECT_DEFAULT_MESSAGE  \
     "The server cannot meet the expectation specified in the Expect header."
 
-/* Bytes of the received field quoted in a 417 body and in the log. */
-#define EXPECT_QUOTE_FIELD_MAX  256
-/* Bytes of a malformed member quoted in "unmet". */
-#define EXPECT_QUOTE_MEMBER_MAX 64
-
-/* The name "Expect" lines carry between the filter and post_read_request.
- * Same length as "Expect", so LimitRequestFieldSize counts identically.
- * A client sending this name itself only adds to its Expect list. */
-#define EXPECT_STASH_FIELD      "Expec~"
-#define EXPECT_NAME_LEN         6
-
 #define EXPECT_UNSET            -1
-
-#define EXPECT_IN_FILTER        "EXPECT_IN"
 
 /* Keeps the rare work out of the hot functions' frames. */
 #if defined(__GNUC__)
@@ -103,6 +85,7 @@ module AP_MODULE_DECLARE_DATA expect_module;
 #define EXPECT_NOINLINE
 #endif
 #define EXPECT_ERROR_FILTER     "EXPECT_ERROR"
+#define EXPECT_GUARD_FILTER     "EXPECT_GUARD"
 #define EXPECT_OUTCOME_VAR      "EXPECT_OUTCOME"
 
 /* ------------------------------------------------------------------ */
@@ -126,21 +109,6 @@ typedef enum {
     EXPECT_FORMAT_HTML
 } expect_format_e;
 
-typedef enum {
-    EXPECT_MEMBER_CONTINUE = 0,  /* the bare 100-continue expectation */
-    EXPECT_MEMBER_EXTENSION,     /* a well-formed expectation, anything else */
-    EXPECT_MEMBER_MALFORMED      /* does not fit the grammar */
-} expect_member_e;
-
-/* One list member of the parsed field; text points into the field. */
-typedef struct {
-    const char *text;       /* the member as received, OWS trimmed */
-    apr_size_t len;         /* length of text */
-    apr_size_t name_len;    /* length of the leading token (0: malformed) */
-    expect_member_e kind;
-    int duplicate;          /* an earlier member is the same expectation */
-} expect_member;
-
 /* Per-directory configuration; every scalar starts EXPECT_UNSET. */
 typedef struct {
     int engine;
@@ -150,51 +118,6 @@ typedef struct {
     const char *message;    /* NULL: unset */
     apr_array_header_t *allow;  /* of const char *; NULL: unset */
 } expect_dir_conf;
-
-/* Counters shared by every child and thread, one slot per virtual host.
- * The slot directory lives in the same anonymous shared memory segment,
- * which the parent keeps across restarts (see expect_counters_attach). */
-typedef enum {
-    EXPECT_COUNT_REQUESTS = 0,  /* requests that carried a non-empty Expect */
-    EXPECT_COUNT_REJECTED,
-    EXPECT_COUNT_IMMEDIATE,
-    EXPECT_COUNT_CONTINUE,
-    EXPECT_COUNT_ACCEPTED,
-    EXPECT_COUNT_IGNORED,
-    EXPECT_COUNTERS
-} expect_counter_e;
-
-#define EXPECT_SLOT_KEY_MAX 128
-
-typedef struct {
-    char key[EXPECT_SLOT_KEY_MAX];      /* "host:port"; empty when free */
-    volatile apr_uint64_t count[EXPECT_COUNTERS];
-} expect_slot;
-
-typedef struct {
-    apr_uint32_t nslots;
-    expect_slot slot[1];
-} expect_counters;
-
-/* Per-connection state of the header-line filter. */
-typedef enum {
-    EXPECT_LINES_PASS = 0,  /* not reading a header block */
-    EXPECT_LINES_REQUEST,   /* before the request line */
-    EXPECT_LINES_HEADERS    /* inside the header block */
-} expect_lines_e;
-
-typedef struct {
-    expect_lines_e state;
-    int mid_line;           /* the last bytes passed up did not end a line */
-    int stashed;            /* an Expect line was renamed in this block */
-    apr_bucket_brigade *more;
-    /* The filter keeps what it needs after its call down the chain here
-     * rather than in registers and on its stack: a leaner frame. */
-    ap_filter_t *f;
-    apr_read_type_e block;
-    const char *data;
-    apr_size_t len;
-} expect_conn_ctx;
 
 /* Per-request record, present only on requests that carried Expect. */
 typedef struct {
@@ -206,7 +129,8 @@ typedef struct {
                              * starts with "100-continue": the client may
                              * be holding its body back */
     int judged;             /* the members have been judged */
-    int acted;              /* fixups has acted on the judgement */
+    int acted;              /* the judgement has been acted on */
+    int answered_early;     /* an error response began before that */
     int stock;              /* ExpectEngine Off: httpd's own rules */
     const expect_dir_conf *conf;    /* the configuration that judged */
     apr_array_header_t *unmet;      /* of const expect_member * */
@@ -218,420 +142,19 @@ typedef struct {
     const char *extensions; /* accepted extension members, joined ", " */
     const char *body;       /* 417 body, when the module answers it */
     const char *content_type;
+    int guard;              /* EXPECT_GUARD_WATCH or EXPECT_GUARD_SINK */
 } expect_request;
 
-/* ------------------------------------------------------------------ */
-/* Pure section: the RFC 9110 list parser and the JSON writer.          */
-/* Only bytes and an apr_pool_t: no request_rec, no ap_* calls.         */
-/* ------------------------------------------------------------------ */
+enum {
+    EXPECT_GUARD_WATCH = 0, /* see expect_guard_filter */
+    EXPECT_GUARD_SINK
+};
 
-/* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
- *         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA */
-static int expect_is_tchar(unsigned char c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-        || (c >= '0' && c <= '9')) {
-        return 1;
-    }
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'':
-    case '*': case '+': case '-': case '.': case '^': case '_':
-    case '`': case '|': case '~':
-        return 1;
-    }
-    return 0;
-}
-
-static int expect_is_ows(unsigned char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static int expect_lower(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
-static int expect_ci_equal(const char *a, const char *b, apr_size_t n)
-{
-    apr_size_t i;
-    for (i = 0; i < n; i++) {
-        if (expect_lower((unsigned char)a[i])
-            != expect_lower((unsigned char)b[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static apr_size_t expect_token_len(const char *s, apr_size_t len)
-{
-    apr_size_t i = 0;
-    while (i < len && expect_is_tchar((unsigned char)s[i])) {
-        i++;
-    }
-    return i;
-}
-
-/* Length of the quoted-string at s (which starts with DQUOTE), or 0 when
- * it is not a complete, valid quoted-string. */
-static apr_size_t expect_quoted_len(const char *s, apr_size_t len)
-{
-    apr_size_t i = 1;
-    while (i < len) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"') {
-            return i + 1;
-        }
-        if (c == '\\') {
-            if (i + 1 >= len) {
-                return 0;
-            }
-            c = (unsigned char)s[i + 1];
-            if (c != '\t' && (c < 0x20 || c == 0x7f)) {
-                return 0;
-            }
-            i += 2;
-            continue;
-        }
-        if (c != '\t' && (c < 0x20 || c == 0x7f)) {
-            return 0;
-        }
-        i++;
-    }
-    return 0;
-}
-
-/* Length of a token / quoted-string value at s, 0 when there is none. */
-static apr_size_t expect_value_len(const char *s, apr_size_t len)
-{
-    if (len && s[0] == '"') {
-        return expect_quoted_len(s, len);
-    }
-    return expect_token_len(s, len);
-}
-
-/* Classify one trimmed, non-empty member:
- * expectation = token [ "=" ( token / quoted-string ) parameters ]
- * parameters  = *( OWS ";" OWS [ token "=" ( token / quoted-string ) ] ) */
-static void expect_classify(expect_member *m)
-{
-    const char *s = m->text;
-    apr_size_t len = m->len, i, n;
-
-    n = expect_token_len(s, len);
-    m->name_len = n;
-    if (n == 0) {
-        m->kind = EXPECT_MEMBER_MALFORMED;
-        return;
-    }
-    if (n == len) {
-        m->kind = (n == 12 && expect_ci_equal(s, "100-continue", 12))
-                  ? EXPECT_MEMBER_CONTINUE : EXPECT_MEMBER_EXTENSION;
-        return;
-    }
-    m->kind = EXPECT_MEMBER_MALFORMED;
-    i = n;
-    if (s[i++] != '=') {
-        return;
-    }
-    if ((n = expect_value_len(s + i, len - i)) == 0) {
-        return;
-    }
-    i += n;
-    while (i < len) {
-        while (i < len && expect_is_ows((unsigned char)s[i])) {
-            i++;
-        }
-        if (i == len || s[i++] != ';') {
-            return;
-        }
-        while (i < len && expect_is_ows((unsigned char)s[i])) {
-            i++;
-        }
-        if (i == len || s[i] == ';') {
-            continue;   /* an empty parameter */
-        }
-        if ((n = expect_token_len(s + i, len - i)) == 0) {
-            return;
-        }
-        i += n;
-        if (i == len || s[i++] != '=') {
-            return;
-        }
-        if ((n = expect_value_len(s + i, len - i)) == 0) {
-            return;
-        }
-        i += n;
-    }
-    m->kind = EXPECT_MEMBER_EXTENSION;
-}
-
-/* Hash of a member's identity: the name case-folded, the rest as is. */
-static apr_uint64_t expect_member_hash(const expect_member *m,
-                                       apr_uint64_t seed)
-{
-    apr_uint64_t h = seed ^ APR_UINT64_C(0xcbf29ce484222325);
-    apr_size_t i;
-    for (i = 0; i < m->len; i++) {
-        unsigned char c = (unsigned char)m->text[i];
-        h ^= (i < m->name_len) ? (unsigned char)expect_lower(c) : c;
-        h *= APR_UINT64_C(0x100000001b3);
-        h ^= h >> 29;
-    }
-    h ^= seed >> 7;
-    h *= APR_UINT64_C(0x9e3779b97f4a7c15);
-    return h ^ (h >> 32);
-}
-
-static int expect_member_same(const expect_member *a, const expect_member *b)
-{
-    if (a->len != b->len || a->name_len != b->name_len) {
-        return 0;
-    }
-    return expect_ci_equal(a->text, b->text, a->name_len)
-           && memcmp(a->text + a->name_len, b->text + b->name_len,
-                     a->len - a->name_len) == 0;
-}
-
-/* Mark each member that repeats an earlier one.  Open addressing over an
- * index table twice the member count, keyed by a seeded hash: linear in
- * the number of members whatever their spelling. */
-static void expect_mark_duplicates(apr_array_header_t *members,
-                                   apr_pool_t *p, apr_uint64_t seed)
-{
-    expect_member *m = (expect_member *)members->elts;
-    apr_size_t n = (apr_size_t)members->nelts, size = 4, i;
-    int *slots;
-
-    if (n < 2) {
-        return;
-    }
-    while (size < 2 * n) {
-        size *= 2;
-    }
-    slots = apr_palloc(p, size * sizeof(*slots));
-    for (i = 0; i < size; i++) {
-        slots[i] = -1;
-    }
-    for (i = 0; i < n; i++) {
-        apr_size_t at = (apr_size_t)expect_member_hash(&m[i], seed)
-                        & (size - 1);
-        while (slots[at] >= 0) {
-            if (expect_member_same(&m[slots[at]], &m[i])) {
-                m[i].duplicate = 1;
-                break;
-            }
-            at = (at + 1) & (size - 1);
-        }
-        if (!m[i].duplicate) {
-            slots[at] = (int)i;
-        }
-    }
-}
-
-/* Parse an Expect field value (RFC 9110: Expect = #expectation) into its
- * members, in received order.  Empty elements and OWS are skipped; commas
- * inside a quoted-string do not split; an unbalanced quote runs to the end
- * of the field and makes that member malformed.  One pass to split, one to
- * classify, one to find duplicates: linear in len. */
-static apr_array_header_t *expect_parse(const char *s, apr_size_t len,
-                                        apr_pool_t *p, apr_uint64_t seed)
-{
-    apr_array_header_t *members = apr_array_make(p, 2, sizeof(expect_member));
-    apr_size_t i = 0;
-
-    while (i < len) {
-        apr_size_t start, end;
-        int quoted = 0;
-
-        while (i < len && expect_is_ows((unsigned char)s[i])) {
-            i++;
-        }
-        start = i;
-        while (i < len) {
-            char c = s[i];
-            if (quoted) {
-                if (c == '\\' && i + 1 < len) {
-                    i++;
-                }
-                else if (c == '"') {
-                    quoted = 0;
-                }
-            }
-            else if (c == '"') {
-                quoted = 1;
-            }
-            else if (c == ',') {
-                break;
-            }
-            i++;
-        }
-        end = i;
-        while (end > start && expect_is_ows((unsigned char)s[end - 1])) {
-            end--;
-        }
-        if (end > start) {
-            expect_member *m = apr_array_push(members);
-            m->text = s + start;
-            m->len = end - start;
-            m->duplicate = 0;
-            expect_classify(m);
-        }
-        i++;    /* past the comma */
-    }
-    expect_mark_duplicates(members, p, seed);
-    return members;
-}
-
-/* A growing output buffer in a pool. */
+/* EXPECT_ERROR's context. */
 typedef struct {
-    apr_pool_t *p;
-    char *data;
-    apr_size_t len;
-    apr_size_t cap;
-} expect_buf;
-
-static void expect_buf_grow(expect_buf *b, apr_size_t more)
-{
-    if (b->len + more + 1 > b->cap) {
-        apr_size_t cap = b->cap ? b->cap : 256;
-        char *data;
-        while (b->len + more + 1 > cap) {
-            cap *= 2;
-        }
-        data = apr_palloc(b->p, cap);
-        if (b->len) {
-            memcpy(data, b->data, b->len);
-        }
-        b->data = data;
-        b->cap = cap;
-    }
-}
-
-static void expect_buf_add(expect_buf *b, const char *s, apr_size_t len)
-{
-    expect_buf_grow(b, len);
-    memcpy(b->data + b->len, s, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-}
-
-static void expect_buf_str(expect_buf *b, const char *s)
-{
-    expect_buf_add(b, s, strlen(s));
-}
-
-/* Append s[0..len) as JSON string content (without the quotes): '"' and
- * '\' are escaped, control bytes, DEL and bytes >= 0x80 become \u00XX, so
- * the output is pure printable ASCII.  When len exceeds max, only the
- * first max bytes are written, followed by "...". */
-static void expect_json_chars(expect_buf *b, const char *s, apr_size_t len,
-                              apr_size_t max)
-{
-    static const char hex[] = "0123456789abcdef";
-    apr_size_t i, n = len > max ? max : len;
-
-    expect_buf_grow(b, n * 6 + 3);
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char *out = b->data + b->len;
-        if (c == '"' || c == '\\') {
-            out[0] = '\\';
-            out[1] = (char)c;
-            b->len += 2;
-        }
-        else if (c < 0x20 || c >= 0x7f) {
-            memcpy(out, "\\u00", 4);
-            out[4] = hex[c >> 4];
-            out[5] = hex[c & 0x0f];
-            b->len += 6;
-        }
-        else {
-            out[0] = (char)c;
-            b->len += 1;
-        }
-    }
-    if (len > max) {
-        memcpy(b->data + b->len, "...", 3);
-        b->len += 3;
-    }
-    b->data[b->len] = '\0';
-}
-
-static void expect_json_string(expect_buf *b, const char *s, apr_size_t len,
-                               apr_size_t max)
-{
-    expect_buf_add(b, "\"", 1);
-    expect_json_chars(b, s, len, max);
-    expect_buf_add(b, "\"", 1);
-}
-
-/* The escaped, cut form of a field value, as quoted in bodies and logs. */
-static const char *expect_quote_field(apr_pool_t *p, const char *s,
-                                      apr_size_t len)
-{
-    expect_buf b = { p, NULL, 0, 0 };
-    expect_buf_grow(&b, 0);
-    b.data[0] = '\0';
-    expect_json_chars(&b, s, len, EXPECT_QUOTE_FIELD_MAX);
-    return b.data;
-}
-
-/* What an "unmet" entry shows of a member: its name, or for a malformed
- * member its raw text (cut by the writer). */
-static void expect_json_member(expect_buf *b, const expect_member *m)
-{
-    if (m->kind == EXPECT_MEMBER_MALFORMED) {
-        expect_json_string(b, m->text, m->len, EXPECT_QUOTE_MEMBER_MAX);
-    }
-    else {
-        expect_json_string(b, m->text, m->name_len, m->name_len);
-    }
-}
-
-/* The 417 body.  problem selects the RFC 9457 shape.  unmet holds member
- * pointers; supported holds C strings. */
-static const char *expect_json_body(apr_pool_t *p, int problem,
-                                    const char *message,
-                                    const char *field, apr_size_t field_len,
-                                    const apr_array_header_t *unmet,
-                                    const apr_array_header_t *supported)
-{
-    expect_buf b = { p, NULL, 0, 0 };
-    int i;
-
-    if (problem) {
-        expect_buf_str(&b, "{\"type\":\"about:blank\","
-                           "\"title\":\"Expectation Failed\","
-                           "\"status\":417,\"detail\":");
-        expect_json_string(&b, message, strlen(message), (apr_size_t)-1);
-    }
-    else {
-        expect_buf_str(&b, "{\"error\":");
-        expect_json_string(&b, message, strlen(message), (apr_size_t)-1);
-        expect_buf_str(&b, ",\"status\":417");
-    }
-    expect_buf_str(&b, ",\"expect\":");
-    expect_json_string(&b, field, field_len, EXPECT_QUOTE_FIELD_MAX);
-    expect_buf_str(&b, ",\"unmet\":[");
-    for (i = 0; i < unmet->nelts; i++) {
-        if (i) {
-            expect_buf_add(&b, ",", 1);
-        }
-        expect_json_member(&b, APR_ARRAY_IDX(unmet, i, const expect_member *));
-    }
-    expect_buf_str(&b, "],\"supported\":[");
-    for (i = 0; i < supported->nelts; i++) {
-        const char *s = APR_ARRAY_IDX(supported, i, const char *);
-        if (i) {
-            expect_buf_add(&b, ",", 1);
-        }
-        expect_json_string(&b, s, strlen(s), (apr_size_t)-1);
-    }
-    expect_buf_str(&b, "]}\n");
-    return b.data;
-}
+    expect_request *rec;
+    int typed;              /* still to give the body its type and length */
+} expect_error_ctx;
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
@@ -772,501 +295,11 @@ static const char *expect_set_allow(cmd_parms *cmd, void *dconf,
 }
 
 /* ------------------------------------------------------------------ */
-/* Counters                                                            */
-/* ------------------------------------------------------------------ */
-
-/* Set in the parent by post_config; every child inherits them by fork.
- * expect_server_slots maps a server_rec to its slot number + 1 (server
- * configs are shared by virtual hosts that set no directive of ours, so
- * the slot cannot live there). */
-static expect_counters *expect_shm_counters;
-static apr_hash_t *expect_server_slots;
-
-static int expect_server_slot(const server_rec *s)
-{
-    return (int)(apr_uintptr_t)apr_hash_get(expect_server_slots, &s,
-                                            sizeof(s)) - 1;
-}
-
-static void expect_set_server_slot(const server_rec *s, int slot)
-{
-    const server_rec **key = apr_palloc(apr_hash_pool_get(expect_server_slots),
-                                        sizeof(*key));
-    *key = s;
-    apr_hash_set(expect_server_slots, key, sizeof(*key),
-                 (void *)(apr_uintptr_t)(slot + 1));
-}
-
-/* "name:port" of a virtual host; the main server's port is shown only
- * when its ServerName gives one. */
-static const char *expect_server_key(apr_pool_t *p, const server_rec *s)
-{
-    const char *name = s->server_hostname ? s->server_hostname : "";
-    apr_port_t port = s->addrs ? s->addrs->host_port : s->port;
-
-    return port ? apr_psprintf(p, "%s:%u", name, (unsigned)port) : name;
-}
-
-static const char *const expect_counter_names[EXPECT_COUNTERS] = {
-    "Requests", "Rejected", "Immediate", "Continue", "Accepted", "Ignored"
-};
-
-static void expect_count(request_rec *r, expect_counter_e which)
-{
-    int slot;
-
-    if (expect_shm_counters && (slot = expect_server_slot(r->server)) >= 0) {
-        apr_atomic_inc64(&expect_shm_counters->slot[slot].count[which]);
-    }
-}
-
-static expect_counters *expect_counters_create(apr_pool_t *pool,
-                                               apr_uint32_t nslots,
-                                               apr_shm_t **shm)
-{
-    apr_size_t size = APR_OFFSETOF(expect_counters, slot)
-                      + nslots * sizeof(expect_slot);
-    expect_counters *c;
-
-    if (apr_shm_create(shm, size, NULL, pool) != APR_SUCCESS) {
-        return NULL;
-    }
-    c = apr_shm_baseaddr_get(*shm);
-    memset(c, 0, size);
-    c->nslots = nslots;
-    return c;
-}
-
-/* Give every virtual host a counter slot, keyed by "name:port".  The
- * segment belongs to the process pool, so a graceful (or plain) restart
- * finds it again and each virtual host keeps its counts; it is replaced
- * by a larger copy when the configuration grows past its slots. */
-static void expect_counters_attach(server_rec *main_s, apr_pool_t *pconf,
-                                   apr_pool_t *ptemp)
-{
-    static const char ukey[] = "mod_expect_counters";
-    apr_pool_t *pp = main_s->process->pool;
-    apr_hash_t *keys = apr_hash_make(ptemp);
-    apr_shm_t *shm = NULL;
-    expect_counters *c = NULL;
-    server_rec *s;
-    apr_uint32_t n = 0, i;
-    void *data;
-    char *claimed;
-
-    for (s = main_s; s; s = s->next) {
-        n++;
-    }
-    apr_pool_userdata_get(&data, ukey, pp);
-    if (data) {
-        shm = data;
-        c = apr_shm_baseaddr_get(shm);
-    }
-    if (!c || c->nslots < n) {
-        apr_shm_t *grown;
-        expect_counters *bigger = expect_counters_create(pp, 2 * n + 16,
-                                                         &grown);
-        if (!bigger) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_s,
-                         "cannot create shared memory for the Expect "
-                         "counters; mod_status will not show them");
-            expect_shm_counters = NULL;
-            return;
-        }
-        if (c) {
-            memcpy(bigger->slot, c->slot, c->nslots * sizeof(expect_slot));
-        }
-        apr_pool_userdata_set(grown, ukey, apr_pool_cleanup_null, pp);
-        c = bigger;
-    }
-
-    for (i = 0; i < c->nslots; i++) {
-        if (c->slot[i].key[0]) {
-            apr_hash_set(keys, c->slot[i].key, APR_HASH_KEY_STRING,
-                         &c->slot[i]);
-        }
-    }
-    claimed = apr_pcalloc(ptemp, c->nslots);
-    expect_server_slots = apr_hash_make(pconf);
-    /* First the virtual hosts that already have a slot... */
-    for (s = main_s; s; s = s->next) {
-        expect_slot *slot = apr_hash_get(keys, expect_server_key(ptemp, s),
-                                         APR_HASH_KEY_STRING);
-        if (slot && !claimed[slot - c->slot]) {
-            claimed[slot - c->slot] = 1;
-            expect_set_server_slot(s, (int)(slot - c->slot));
-        }
-    }
-    /* ...then the new ones take free slots, or else the slots of virtual
-     * hosts that are gone. */
-    for (i = 0; i < 2; i++) {
-        apr_uint32_t at = 0;
-        for (s = main_s; s; s = s->next) {
-            if (expect_server_slot(s) >= 0) {
-                continue;
-            }
-            while (at < c->nslots
-                   && (claimed[at] || (i == 0 && c->slot[at].key[0]))) {
-                at++;
-            }
-            if (at == c->nslots) {
-                break;
-            }
-            memset(&c->slot[at], 0, sizeof(expect_slot));
-            apr_cpystrn(c->slot[at].key, expect_server_key(ptemp, s),
-                        EXPECT_SLOT_KEY_MAX);
-            claimed[at] = 1;
-            expect_set_server_slot(s, (int)at);
-        }
-    }
-    expect_shm_counters = c;
-}
-
-/* mod_status: a table on /server-status, "Expect...: N" lines in ?auto. */
-static int expect_status_hook(request_rec *r, int flags)
-{
-    expect_counters *c = expect_shm_counters;
-    apr_uint64_t total[EXPECT_COUNTERS] = { 0 };
-    server_rec *s;
-    int i;
-
-    if (!c) {
-        return OK;
-    }
-    for (s = ap_server_conf; s; s = s->next) {
-        int slot = expect_server_slot(s);
-        if (slot < 0) {
-            continue;
-        }
-        for (i = 0; i < EXPECT_COUNTERS; i++) {
-            total[i] += c->slot[slot].count[i];
-        }
-    }
-    if (flags & AP_STATUS_SHORT) {
-        for (i = 0; i < EXPECT_COUNTERS; i++) {
-            ap_rprintf(r, "Expect%s: %" APR_UINT64_T_FMT "\n",
-                       expect_counter_names[i], total[i]);
-        }
-        for (s = ap_server_conf; s; s = s->next) {
-            int slot = expect_server_slot(s);
-            if (slot < 0) {
-                continue;
-            }
-            for (i = 0; i < EXPECT_COUNTERS; i++) {
-                ap_rprintf(r, "Expect%s[%s]: %" APR_UINT64_T_FMT "\n",
-                           expect_counter_names[i], c->slot[slot].key,
-                           c->slot[slot].count[i]);
-            }
-        }
-        return OK;
-    }
-    ap_rputs("<hr />\n<h2>Expect (mod_expect)</h2>\n"
-             "<table border=\"1\"><tr><th>Virtual host</th>"
-             "<th>Requests with Expect</th>", r);
-    for (i = 1; i < EXPECT_COUNTERS; i++) {
-        ap_rprintf(r, "<th>%s</th>", expect_counter_names[i]);
-    }
-    ap_rputs("</tr>\n", r);
-    for (s = ap_server_conf; s; s = s->next) {
-        int slot = expect_server_slot(s);
-        if (slot < 0) {
-            continue;
-        }
-        ap_rprintf(r, "<tr><td>%s</td>",
-                   ap_escape_html(r->pool, c->slot[slot].key));
-        for (i = 0; i < EXPECT_COUNTERS; i++) {
-            ap_rprintf(r, "<td>%" APR_UINT64_T_FMT "</td>",
-                       c->slot[slot].count[i]);
-        }
-        ap_rputs("</tr>\n", r);
-    }
-    ap_rputs("<tr><td><b>Total</b></td>", r);
-    for (i = 0; i < EXPECT_COUNTERS; i++) {
-        ap_rprintf(r, "<td><b>%" APR_UINT64_T_FMT "</b></td>", total[i]);
-    }
-    ap_rputs("</tr>\n</table>\n", r);
-    return OK;
-}
-
-/* ------------------------------------------------------------------ */
 /* Hooks and filters, in the order a request meets them                */
 /* ------------------------------------------------------------------ */
 
-static ap_filter_rec_t *expect_in_filter_handle;
 static ap_filter_rec_t *expect_error_filter_handle;
-
-/* pre_connection: give every client connection the header-line filter.
- * HTTP/2 streams (c->master set) carry their headers in a table and are
- * handled in pre_read_request, so they get none. */
-static int expect_pre_connection(conn_rec *c, void *csd)
-{
-    expect_conn_ctx *ctx;
-
-    if (c->master) {
-        return DECLINED;
-    }
-    ctx = apr_pcalloc(c->pool, sizeof(*ctx));
-    ctx->state = EXPECT_LINES_PASS;
-    ap_set_module_config(c->conn_config, &expect_module, ctx);
-    ctx->f = ap_add_input_filter_handle(expect_in_filter_handle, ctx, NULL, c);
-    return DECLINED;
-}
-
-/* Bytes at the start of bb, up to n, copied into out; returns how many.
- * The common case (a whole line in the first bucket) copies nothing: *head
- * then points into the bucket. */
-static apr_size_t expect_peek(apr_bucket_brigade *bb, char *out,
-                              apr_size_t n, const char **head)
-{
-    apr_bucket *e = APR_BRIGADE_FIRST(bb);
-    apr_size_t got = 0;
-
-    *head = out;
-    while (got < n && e != APR_BRIGADE_SENTINEL(bb)) {
-        const char *data;
-        apr_size_t len;
-
-        if (APR_BUCKET_IS_METADATA(e)) {
-            if (APR_BUCKET_IS_EOS(e)) {
-                break;
-            }
-            e = APR_BUCKET_NEXT(e);
-            continue;
-        }
-        if (apr_bucket_read(e, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
-            break;
-        }
-        if (got == 0 && len >= n) {
-            *head = data;
-            return n;
-        }
-        if (len > n - got) {
-            len = n - got;
-        }
-        memcpy(out + got, data, len);
-        got += len;
-        e = APR_BUCKET_NEXT(e);
-    }
-    return got;
-}
-
-static int expect_last_byte_is_lf(apr_bucket_brigade *bb)
-{
-    apr_bucket *e;
-
-    for (e = APR_BRIGADE_LAST(bb); e != APR_BRIGADE_SENTINEL(bb);
-         e = APR_BUCKET_PREV(e)) {
-        const char *data;
-        apr_size_t len;
-
-        if (APR_BUCKET_IS_METADATA(e)) {
-            continue;
-        }
-        if (apr_bucket_read(e, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
-            return 0;
-        }
-        if (len) {
-            return data[len - 1] == '\n';
-        }
-    }
-    return 0;
-}
-
-/* The header line "Expect:" is at the start of bb; give it the stash name. */
-static apr_status_t expect_rename_line(ap_filter_t *f, apr_bucket_brigade *bb)
-{
-    apr_bucket *after, *e;
-    apr_status_t rv;
-
-    rv = apr_brigade_partition(bb, EXPECT_NAME_LEN, &after);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    while ((e = APR_BRIGADE_FIRST(bb)) != after) {
-        apr_bucket_delete(e);
-    }
-    e = apr_bucket_immortal_create(EXPECT_STASH_FIELD, EXPECT_NAME_LEN,
-                                   f->c->bucket_alloc);
-    APR_BRIGADE_INSERT_HEAD(bb, e);
-    return APR_SUCCESS;
-}
-
-/* The general case of a line start: its first bytes may be spread over
- * buckets, or not have arrived yet.  Make sure the first seven bytes (or
- * the whole line, when shorter) are at hand -- a name can be split across
- * TCP segments -- then classify the line.  Header lines are read
- * blocking; a non-blocking read is judged on what arrived. */
-static EXPECT_NOINLINE apr_status_t expect_line_start(expect_conn_ctx *ctx,
-                                                      apr_bucket_brigade *bb)
-{
-    ap_filter_t *f = ctx->f;
-    apr_read_type_e block = ctx->block;
-    char buf[EXPECT_NAME_LEN + 1];
-    const char *head;
-    apr_size_t got;
-    apr_status_t rv;
-
-    got = expect_peek(bb, buf, sizeof(buf), &head);
-    while (got < sizeof(buf) && !memchr(head, '\n', got)
-           && block == APR_BLOCK_READ) {
-        if (!ctx->more) {
-            ctx->more = apr_brigade_create(f->c->pool, f->c->bucket_alloc);
-        }
-        rv = ap_get_brigade(f->next, ctx->more, AP_MODE_GETLINE, block, 0);
-        if (rv != APR_SUCCESS || APR_BRIGADE_EMPTY(ctx->more)) {
-            apr_brigade_cleanup(ctx->more);
-            break;
-        }
-        APR_BRIGADE_CONCAT(bb, ctx->more);
-        got = expect_peek(bb, buf, sizeof(buf), &head);
-    }
-    if ((got >= 1 && head[0] == '\n')
-        || (got >= 2 && head[0] == '\r' && head[1] == '\n')) {
-        /* An empty line: before the request line httpd skips it; in the
-         * header block it ends the headers. */
-        if (ctx->state == EXPECT_LINES_HEADERS) {
-            ctx->state = EXPECT_LINES_PASS;
-        }
-    }
-    else if (ctx->state == EXPECT_LINES_REQUEST) {
-        ctx->state = EXPECT_LINES_HEADERS;  /* this is the request line */
-    }
-    else if (got == sizeof(buf) && head[EXPECT_NAME_LEN] == ':'
-             && expect_ci_equal(head, "expect", EXPECT_NAME_LEN)) {
-        if ((rv = expect_rename_line(f, bb)) != APR_SUCCESS) {
-            return rv;
-        }
-        ctx->stashed = 1;
-    }
-    ctx->mid_line = !expect_last_byte_is_lf(bb);
-    return APR_SUCCESS;
-}
-
-/* Whether a bucket's last byte is LF, for a heap bucket read in place
- * (see expect_in_filter); -1 when that cannot be told so cheaply. */
-static APR_INLINE int expect_heap_ends_line(const apr_bucket *e)
-{
-    if (APR_BUCKET_IS_HEAP(e) && e->length) {
-        const char *base = ((const apr_bucket_heap *)e->data)->base;
-        return base[e->start + e->length - 1] == '\n';
-    }
-    return -1;
-}
-
-/* A line piece in several buckets (or led by a metadata or empty one). */
-static EXPECT_NOINLINE apr_status_t expect_line_piece(expect_conn_ctx *ctx,
-                                                      apr_bucket_brigade *bb)
-{
-    if (!ctx->mid_line) {
-        return expect_line_start(ctx, bb);
-    }
-    ctx->mid_line = !expect_last_byte_is_lf(bb);
-    return APR_SUCCESS;
-}
-
-/* EXPECT_IN: a connection input filter (AP_FTYPE_CONNECTION, so above
- * mod_ssl's CONNECTION+5 and mod_reqtimeout's CONNECTION+8: it sees
- * decrypted bytes).  It only looks at AP_MODE_GETLINE reads while a header
- * block is being read, i.e. between pre_read_request and the empty line
- * that ends the headers; everything else passes straight through.  It
- * changes nothing but the six name bytes of "Expect:" lines, and passes up
- * exactly the line pieces it gets from below, so every other header is
- * read, folded, counted and limited by httpd exactly as without it.
- *
- * Every header line of every request comes through here, so the common
- * case is decided on the first byte of the first bucket, with no copy:
- * only a line that starts with 'E', 'e' or a lone CR needs a closer look. */
-/* The end of a line piece of several buckets: is its last byte LF? */
-static EXPECT_NOINLINE apr_status_t expect_note_line_end(expect_conn_ctx *ctx,
-                                                        apr_bucket_brigade *bb)
-{
-    int lf = expect_heap_ends_line(APR_BRIGADE_LAST(bb));
-    ctx->mid_line = lf < 0 ? !expect_last_byte_is_lf(bb) : !lf;
-    return APR_SUCCESS;
-}
-
-/* Classify a line piece whose first bucket's bytes are ctx->data/len. */
-static APR_INLINE apr_status_t expect_classify_piece(expect_conn_ctx *ctx,
-                                                    apr_bucket_brigade *bb,
-                                                    apr_bucket *e)
-{
-    if (ctx->len == 0) {
-        return expect_line_piece(ctx, bb);
-    }
-    if (!ctx->mid_line) {
-        char c = ctx->data[0];
-        if (c == '\n' || (c == '\r' && ctx->len > 1 && ctx->data[1] == '\n')) {
-            if (ctx->state == EXPECT_LINES_HEADERS) {
-                ctx->state = EXPECT_LINES_PASS;     /* end of the headers */
-            }
-        }
-        else if (c == 'E' || c == 'e' || c == '\r') {
-            return expect_line_start(ctx, bb);
-        }
-        else if (ctx->state == EXPECT_LINES_REQUEST) {
-            ctx->state = EXPECT_LINES_HEADERS;      /* the request line */
-        }
-    }
-    if (APR_BUCKET_NEXT(e) != APR_BRIGADE_SENTINEL(bb)) {
-        return expect_note_line_end(ctx, bb);
-    }
-    ctx->mid_line = ctx->data[ctx->len - 1] != '\n';       /* one bucket */
-    return APR_SUCCESS;
-}
-
-/* A line piece that does not start with a heap bucket. */
-static EXPECT_NOINLINE apr_status_t expect_look_at_other(expect_conn_ctx *ctx,
-                                                        apr_bucket_brigade *bb)
-{
-    apr_bucket *e = APR_BRIGADE_FIRST(bb);
-
-    if (APR_BUCKET_IS_METADATA(e)
-        || apr_bucket_read(e, &ctx->data, &ctx->len, APR_BLOCK_READ)
-           != APR_SUCCESS) {
-        ctx->len = 0;
-    }
-    return expect_classify_piece(ctx, bb, e);
-}
-
-/* What the filter does with the line piece it got from below.  Heap
- * buckets, which is what the core input filter and mod_ssl hand up, are
- * looked at in place through the public apr_bucket_heap layout; every
- * other case leaves through a tail call, so this stays a leaf. */
-static EXPECT_NOINLINE apr_status_t expect_look_at_line(expect_conn_ctx *ctx,
-                                                       apr_bucket_brigade *bb)
-{
-    apr_bucket *e;
-
-    if (APR_BRIGADE_EMPTY(bb)) {
-        return APR_SUCCESS;
-    }
-    e = APR_BRIGADE_FIRST(bb);
-    if (!APR_BUCKET_IS_HEAP(e)) {
-        return expect_look_at_other(ctx, bb);
-    }
-    ctx->data = ((apr_bucket_heap *)e->data)->base + e->start;
-    ctx->len = e->length;
-    return expect_classify_piece(ctx, bb, e);
-}
-
-static apr_status_t expect_in_filter(ap_filter_t *f, apr_bucket_brigade *bb,
-                                     ap_input_mode_t mode,
-                                     apr_read_type_e block,
-                                     apr_off_t readbytes)
-{
-    expect_conn_ctx *ctx = f->ctx;
-    apr_status_t rv;
-
-    if (mode != AP_MODE_GETLINE || ctx->state == EXPECT_LINES_PASS) {
-        return ap_get_brigade(f->next, bb, mode, block, readbytes);
-    }
-    ctx->block = block;
-    rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return expect_look_at_line(ctx, bb);
-}
+static ap_filter_rec_t *expect_guard_filter_handle;
 
 static expect_request *expect_new_request(request_rec *r, const char *field)
 {
@@ -1274,32 +307,6 @@ static expect_request *expect_new_request(request_rec *r, const char *field)
     rec->field = field;
     ap_set_module_config(r->request_config, &expect_module, rec);
     return rec;
-}
-
-/* pre_read_request: for HTTP/1.x, arm the line filter for the header block
- * about to be read; for HTTP/2 (mod_http2 fills r->headers_in before this
- * hook and runs httpd's Expect check after it), take the field now. */
-static EXPECT_NOINLINE void expect_take_from_table(request_rec *r)
-{
-    const char *field = apr_table_get(r->headers_in, "Expect");
-    if (field) {
-        expect_new_request(r, field);
-        apr_table_unset(r->headers_in, "Expect");
-    }
-}
-
-static void expect_pre_read_request(request_rec *r, conn_rec *c)
-{
-    expect_conn_ctx *ctx = ap_get_module_config(c->conn_config,
-                                                &expect_module);
-    if (ctx) {
-        ctx->state = EXPECT_LINES_REQUEST;
-        ctx->mid_line = 0;
-        ctx->stashed = 0;
-    }
-    else {
-        expect_take_from_table(r);
-    }
 }
 
 static int expect_has_body(request_rec *r)
@@ -1311,51 +318,65 @@ static int expect_has_body(request_rec *r)
         return 1;
     }
     cl = apr_table_get(r->headers_in, "Content-Length");
-    return cl && ap_parse_strict_length(&len, cl) && len > 0;
+    return cl && expect_parse_length(&len, cl) && len > 0;
 }
 
-/* An internal redirect: the decision belongs to the initial request;
- * carry its outcome so that logging and the target's <If> see it. */
+/* The request whose Expect field the module judged: r itself, or for the
+ * target of an internal redirect the initial request. */
+static expect_request *expect_initial_record(request_rec *r)
+{
+    while (r->prev) {
+        r = r->prev;
+    }
+    return ap_get_module_config(r->request_config, &expect_module);
+}
+
+/* Whether the response under way is the module's refusal (a 417 of its
+ * own, or what an ErrorDocument 417 makes of it). */
+static int expect_refusing(const expect_request *rec)
+{
+    return rec && rec->acted && rec->unmet && !rec->stock;
+}
+
+/* Adds EXPECT_ERROR to a response that carries the module's refusal;
+ * typed: the body is the module's own, which needs its Content-Type. */
+static void expect_add_error_filter(request_rec *r, expect_request *rec,
+                                    int typed)
+{
+    expect_error_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+
+    ctx->rec = rec;
+    ctx->typed = typed;
+    ap_add_output_filter_handle(expect_error_filter_handle, ctx, r,
+                                r->connection);
+}
+
+/* post_read_request of an internal redirect: the decision belongs to the
+ * initial request.  Carry its outcome, so that logging and the target's
+ * <If> see it; and when the target answers the module's refusal (an
+ * ErrorDocument 417 that is a local URL), guard that answer too. */
 static EXPECT_NOINLINE int expect_carry_outcome(request_rec *r)
 {
-    request_rec *initial = r->prev;
-    expect_request *rec;
+    expect_request *rec = expect_initial_record(r);
 
-    while (initial->prev) {
-        initial = initial->prev;
-    }
-    rec = ap_get_module_config(initial->request_config, &expect_module);
     if (rec && rec->acted && rec->outcome) {
         apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
+    }
+    if (expect_refusing(rec)) {
+        expect_add_error_filter(r, rec, 0);
     }
     return DECLINED;
 }
 
-static EXPECT_NOINLINE void expect_unstash(request_rec *r)
-{
-    const char *field = apr_table_get(r->headers_in, EXPECT_STASH_FIELD);
-
-    if (field) {
-        apr_table_unset(r->headers_in, EXPECT_STASH_FIELD);
-        expect_new_request(r, field);
-    }
-}
-
-/* The request carried Expect: count it, put the field back under its own
- * name, parse it, and note a 100-continue the way httpd would. */
+/* The request carried a non-empty Expect field: count it, parse it, and
+ * note a 100-continue the way httpd would. */
 static EXPECT_NOINLINE int expect_read_field(request_rec *r,
                                              expect_request *rec)
 {
     const expect_member *m;
-    int i, has_continue = 0, looks_like_continue = 0, has_body;
+    int i, has_continue = 0, mentions_continue = 0, has_body;
 
-    if (!rec->field[0]) {
-        /* An empty field value means no expectation. */
-        ap_set_module_config(r->request_config, &expect_module, NULL);
-        return DECLINED;
-    }
     expect_count(r, EXPECT_COUNT_REQUESTS);
-    apr_table_setn(r->headers_in, "Expect", rec->field);
     rec->members = expect_parse(rec->field, strlen(rec->field), r->pool,
                                 expect_hash_seed);
     m = (const expect_member *)rec->members->elts;
@@ -1363,12 +384,12 @@ static EXPECT_NOINLINE int expect_read_field(request_rec *r,
         if (m[i].kind == EXPECT_MEMBER_CONTINUE) {
             has_continue = 1;
         }
-        if (m[i].len >= 12 && expect_ci_equal(m[i].text, "100-continue", 12)) {
-            looks_like_continue = 1;
+        if (expect_member_mentions_continue(&m[i])) {
+            mentions_continue = 1;
         }
     }
     has_body = expect_has_body(r);
-    rec->may_wait = looks_like_continue && has_body;
+    rec->may_wait = mentions_continue && has_body;
     if (has_continue && has_body && r->proto_num >= HTTP_VERSION(1, 1)) {
         rec->wants_100 = 1;
         r->expecting_100 = 1;
@@ -1376,39 +397,28 @@ static EXPECT_NOINLINE int expect_read_field(request_rec *r,
     return DECLINED;
 }
 
-/* post_read_request, APR_HOOK_REALLY_FIRST: put the field back under its
- * own name before any other module looks at the headers, parse it, and
- * note a 100-continue the way httpd would (r->expecting_100), so that a
- * final answer given before the decision (401, 403, a redirect) still
- * closes a connection whose body was never sent. */
-static EXPECT_NOINLINE int expect_post_read_slow(request_rec *r,
-                                                 expect_conn_ctx *ctx)
+/* post_read_request: take the field back from expect_capture.c (it is
+ * then in r->headers_in under the name the client gave it, where it was),
+ * parse it, and note a 100-continue the way httpd would
+ * (r->expecting_100), so that a final answer given before the decision
+ * (401, 403, a redirect) still closes a connection whose body was never
+ * sent.  An empty field means no expectation and stays as it came. */
+static int expect_post_read_request(request_rec *r)
 {
     expect_request *rec;
+    const char *field;
 
     if (r->prev) {
         return expect_carry_outcome(r);
     }
-    if (ctx && ctx->stashed) {
-        ctx->stashed = 0;
-        expect_unstash(r);
+    field = expect_capture_field(r);
+    if (!field || !field[0]) {
+        return DECLINED;
     }
-    rec = ap_get_module_config(r->request_config, &expect_module);
-    return rec ? expect_read_field(r, rec) : DECLINED;
-}
-
-static int expect_post_read_request(request_rec *r)
-{
-    expect_conn_ctx *ctx = ap_get_module_config(r->connection->conn_config,
-                                                &expect_module);
-    if (ctx) {
-        ctx->state = EXPECT_LINES_PASS;     /* e.g. after HTTP/0.9 */
-    }
-    if ((ctx && ctx->stashed) || r->prev
-        || ap_get_module_config(r->request_config, &expect_module)) {
-        return expect_post_read_slow(r, ctx);
-    }
-    return DECLINED;
+    rec = expect_new_request(r, field);
+    ap_add_output_filter_handle(expect_guard_filter_handle, rec, r,
+                                r->connection);
+    return expect_read_field(r, rec);
 }
 
 static int expect_allowed(const expect_dir_conf *conf, const expect_member *m)
@@ -1557,66 +567,17 @@ static EXPECT_NOINLINE void expect_judge(request_rec *r,
     apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
 }
 
-/* The judgement, made before the <If> walk so that <If> conditions, and
- * everything after them (per-directory SetEnvIf, access checkers,
- * RewriteCond), can use EXPECT_OUTCOME: the same directory, files and
- * location walks that core's map_to_storage and the location walk after
- * it are about to run (their caches make httpd's own runs that follow
- * hits), then r->per_dir_config is put back as it was.  Proxied requests
- * are mapped by mod_proxy's own walk of <Proxy> sections: for them the
- * location walk alone.  fixups judges again if the final configuration
- * differs (an <If> or <Proxy> section with a directive of this module). */
-static EXPECT_NOINLINE void expect_preview(request_rec *r,
-                                           expect_request *rec)
-{
-    ap_conf_vector_t *saved = r->per_dir_config;
-
-    if (r->proxyreq
-        || (r->filename && !strncmp(r->filename, "proxy:", 6))) {
-        if (ap_location_walk(r) == OK) {
-            expect_judge(r, rec);
-        }
-    }
-    else if (ap_directory_walk(r) == OK && ap_file_walk(r) == OK
-             && ap_location_walk(r) == OK) {
-        expect_judge(r, rec);
-    }
-    r->per_dir_config = saved;
-}
-
-/* map_to_storage, APR_HOOK_REALLY_FIRST, so before core's and mod_proxy's:
- * only looks (DECLINED), on requests that carry Expect. */
-static int expect_map_to_storage(request_rec *r)
-{
-    expect_request *rec = ap_get_module_config(r->request_config,
-                                               &expect_module);
-    if (rec && !rec->judged) {
-        expect_preview(r, rec);
-    }
-    return DECLINED;
-}
-
 static int expect_reject(request_rec *r, expect_request *rec)
 {
     const expect_dir_conf *conf = rec->conf;
     int format = EXPECT_GET(conf, format, EXPECT_DEFAULT_FORMAT);
 
     if (APLOGrinfo(r)) {
-        expect_buf names = { r->pool, NULL, 0, 0 };
-        int i;
-
-        for (i = 0; i < rec->unmet->nelts; i++) {
-            if (i) {
-                expect_buf_add(&names, ", ", 2);
-            }
-            expect_json_member(&names, APR_ARRAY_IDX(rec->unmet, i,
-                                                     const expect_member *));
-        }
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "417 for Expect \"%s\": unmet %s (%s%s%s)",
                       expect_quote_field(r->pool, rec->field,
                                          strlen(rec->field)),
-                      names.data,
+                      expect_quote_members(r->pool, rec->unmet),
                       rec->by_continue ? "ExpectContinue Reject" : "",
                       rec->by_continue && rec->by_unknown ? ", " : "",
                       rec->by_unknown ? "ExpectUnknown Reject" : "");
@@ -1646,9 +607,27 @@ static int expect_reject(request_rec *r, expect_request *rec)
     return HTTP_EXPECTATION_FAILED;
 }
 
+/* Whether httpd will read a body of the length the request declares: not
+ * when it is over the body limit that applies (LimitRequestBody), which
+ * HTTP_IN checks before it reads anything.  A chunked body's length is not
+ * known before it is read. */
+static int expect_body_within_limit(request_rec *r)
+{
+    apr_off_t limit = ap_get_limit_req_body(r), len;
+    const char *cl;
+
+    if (!limit || apr_table_get(r->headers_in, "Transfer-Encoding")) {
+        return 1;
+    }
+    cl = apr_table_get(r->headers_in, "Content-Length");
+    return !cl || !expect_parse_length(&len, cl) || len <= limit;
+}
+
 /* Act on the judgement: answer 417, or pass the accepted members on and
- * send an immediate 100 Continue. */
-static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec)
+ * send an immediate 100 Continue.  late: the response is already being
+ * produced (see expect_guard_filter), so nothing is sent before it. */
+static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec,
+                                      int late)
 {
     if (!rec->judged
         || rec->conf != ap_get_module_config(r->per_dir_config,
@@ -1659,8 +638,8 @@ static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec)
     if (rec->stock) {
         return expect_decide_stock(r, rec);
     }
-    expect_count(r, rec->counter);
     if (rec->unmet) {
+        expect_count(r, rec->counter);
         if (rec->may_wait && !r->expecting_100) {
             /* "100-continue=1", "100-continue" from HTTP/1.0...: not the
              * expectation, but the client may still be waiting for a 100
@@ -1670,6 +649,16 @@ static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec)
         }
         return expect_reject(r, rec);
     }
+    if (rec->counter == EXPECT_COUNT_IMMEDIATE
+        && (late || !expect_body_within_limit(r))) {
+        /* No 100 for a body httpd will refuse for its length (HTTP_IN
+         * answers 413 at the first read, as under Defer), nor once the
+         * response has begun. */
+        rec->outcome = "continue";
+        rec->counter = EXPECT_COUNT_CONTINUE;
+        apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
+    }
+    expect_count(r, rec->counter);
     if (rec->kept) {
         apr_table_setn(r->headers_in, "Expect", rec->kept);
     }
@@ -1699,6 +688,62 @@ static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec)
     return DECLINED;
 }
 
+/* The judgement, made before the <If> walk so that <If> conditions, and
+ * everything after them (per-directory SetEnvIf, access checkers,
+ * RewriteCond), can use EXPECT_OUTCOME: the same directory, files and
+ * location walks that core's map_to_storage and the location walk after
+ * it are about to run (their caches make httpd's own runs that follow
+ * hits), then r->per_dir_config is put back as it was.  Proxied requests
+ * are mapped by mod_proxy's own walk of <Proxy> sections: for them the
+ * location walk alone.  fixups judges again if the final configuration
+ * differs (an <If> or <Proxy> section with a directive of this module). */
+static EXPECT_NOINLINE void expect_preview(request_rec *r,
+                                           expect_request *rec)
+{
+    ap_conf_vector_t *saved = r->per_dir_config;
+
+    if (r->proxyreq || !r->filename
+        || !strncmp(r->filename, "proxy:", 6)) {
+        if (ap_location_walk(r) == OK) {
+            expect_judge(r, rec);
+        }
+    }
+    else if (ap_directory_walk(r) == OK && ap_file_walk(r) == OK
+             && ap_location_walk(r) == OK) {
+        expect_judge(r, rec);
+    }
+    r->per_dir_config = saved;
+}
+
+/* Requests that mod_http answers in its own map_to_storage hooks, which
+ * end the request cycle there: access control and fixups never run for
+ * "OPTIONS *" nor for TRACE (unless mod_proxy forwards it). */
+static int expect_answered_in_map_to_storage(request_rec *r)
+{
+    if (r->proxyreq || (r->filename && !strncmp(r->filename, "proxy:", 6))) {
+        return 0;
+    }
+    return r->method_number == M_TRACE
+           || (r->method_number == M_OPTIONS && r->uri
+               && r->uri[0] == '*' && r->uri[1] == '\0');
+}
+
+/* map_to_storage, APR_HOOK_REALLY_FIRST, so before core's, mod_http's and
+ * mod_proxy's: judges requests that carry Expect, and acts at once on
+ * those that no later hook of the cycle will see. */
+static int expect_map_to_storage(request_rec *r)
+{
+    expect_request *rec = ap_get_module_config(r->request_config,
+                                               &expect_module);
+    if (rec && !rec->judged) {
+        expect_preview(r, rec);
+        if (expect_answered_in_map_to_storage(r)) {
+            return expect_act(r, rec, 0);
+        }
+    }
+    return DECLINED;
+}
+
 /* fixups, APR_HOOK_REALLY_FIRST: act on the judgement.  Fixups run after
  * authentication and authorization (a client without credentials gets
  * 401/403 first) and before the handler; first among fixups so that later
@@ -1711,7 +756,7 @@ static int expect_fixups(request_rec *r)
     if (!rec || rec->acted) {
         return DECLINED;
     }
-    return expect_act(r, rec);
+    return expect_act(r, rec, 0);
 }
 
 /* mod_proxy's optional proxy_fixups hook runs on the copy of the headers
@@ -1722,16 +767,12 @@ static int expect_fixups(request_rec *r)
  * meet them.  100-continue itself is hop-by-hop and stays mod_proxy's. */
 static int expect_proxy_fixups(request_rec *r)
 {
-    const request_rec *initial = r;
     expect_request *rec;
 
-    while (initial->prev) {
-        initial = initial->prev;
+    if (r->main) {
+        return OK;      /* a subrequest: the field is not its own */
     }
-    if (initial->main) {
-        return OK;
-    }
-    rec = ap_get_module_config(initial->request_config, &expect_module);
+    rec = expect_initial_record(r);
     if (rec && rec->extensions && !apr_table_get(r->headers_in, "Expect")) {
         apr_table_setn(r->headers_in, "Expect", rec->extensions);
     }
@@ -1739,47 +780,131 @@ static int expect_proxy_fixups(request_rec *r)
 }
 
 /* insert_error_filter: ap_send_error_response() runs this hook before it
- * picks the body.  When the 417 is ours and no ErrorDocument 417 applies,
- * register the JSON body as the custom response and add the filter that
- * corrects the Content-Type httpd forces to text/html. */
+ * picks the body.  On the module's 417, when no ErrorDocument 417 applies,
+ * register the JSON body as the custom response. */
 static void expect_insert_error_filter(request_rec *r)
 {
     expect_request *rec = ap_get_module_config(r->request_config,
                                                &expect_module);
+    int typed = 0;
 
     if (!rec) {
         return;
     }
-    if (rec->judged && !rec->acted) {
-        /* Answered before fixups (401, 403, a redirect...): the judged
-         * outcome never happened. */
+    if (!rec->acted) {
+        /* Answered before the module acted (401, 403, a redirect...): the
+         * judged outcome never happened, and the answer stays. */
+        rec->answered_early = 1;
         apr_table_unset(r->subprocess_env, EXPECT_OUTCOME_VAR);
         return;
     }
-    if (r->status != HTTP_EXPECTATION_FAILED || !rec->body
-        || ap_response_code_string(r, ap_index_of_response(r->status))) {
+    if (!expect_refusing(rec)) {
         return;
     }
-    ap_custom_response(r, HTTP_EXPECTATION_FAILED, rec->body);
-    ap_add_output_filter_handle(expect_error_filter_handle, rec, r,
-                                r->connection);
+    if (r->status == HTTP_EXPECTATION_FAILED && rec->body
+        && !ap_response_code_string(r, ap_index_of_response(r->status))) {
+        ap_custom_response(r, HTTP_EXPECTATION_FAILED, rec->body);
+        typed = 1;
+    }
+    expect_add_error_filter(r, rec, typed);
 }
 
-/* EXPECT_ERROR: AP_FTYPE_CONTENT_SET - 1, ahead of mod_headers' error
- * filter (so "Header always" still has the last word) and of HTTP_HEADER
- * (AP_FTYPE_PROTOCOL), which writes the Content-Type line.  It also gives
- * the length: a body past the output buffer would otherwise go chunked. */
+/* EXPECT_ERROR, on the response that carries the module's refusal.
+ *
+ * It gives the module's own body its Content-Type (httpd forces text/html
+ * on a custom response) and its length (a body past the output buffer
+ * would otherwise go chunked).
+ *
+ * It also keeps the refusal a refusal.  httpd reads and discards the body
+ * of a request it answers, so that the connection can carry the next one;
+ * when that read fails -- the body is over LimitRequestBody (declared, or
+ * found so while reading it chunked), malformed, or too slow -- HTTP_IN
+ * closes the connection and sends an error bucket down the output filters,
+ * and HTTP_HEADER would turn that into a 413 or 400 page "about a second
+ * error".  The error buckets are dropped here: the 417 goes out, with
+ * "Connection: close".
+ *
+ * AP_FTYPE_CONTENT_SET - 1: ahead of mod_headers' error filter (so that
+ * "Header always" keeps the last word) and of HTTP_HEADER. */
 static apr_status_t expect_error_filter(ap_filter_t *f,
                                         apr_bucket_brigade *bb)
 {
-    expect_request *rec = f->ctx;
+    expect_error_ctx *ctx = f->ctx;
+    apr_bucket *e, *next;
+    int eos = 0;
 
-    ap_set_content_type(f->r, rec->content_type);
-    ap_set_content_length(f->r, strlen(rec->body));
-    ap_remove_output_filter(f);
+    if (ctx->typed) {
+        ap_set_content_type(f->r, ctx->rec->content_type);
+        ap_set_content_length(f->r, strlen(ctx->rec->body));
+        ctx->typed = 0;
+    }
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = next) {
+        next = APR_BUCKET_NEXT(e);
+        if (AP_BUCKET_IS_ERROR(e)) {
+            f->c->keepalive = AP_CONN_CLOSE;
+            apr_bucket_delete(e);
+        }
+        else if (APR_BUCKET_IS_EOS(e)) {
+            eos = 1;
+        }
+    }
+    if (eos) {
+        ap_remove_output_filter(f);
+    }
     return ap_pass_brigade(f->next, bb);
 }
 
+/* EXPECT_GUARD, on every request that carried Expect.  The module acts in
+ * fixups, after access control; but a response can begin without passing
+ * there: from a quick handler (mod_cache's CacheQuickHandler), or from a
+ * hook that answers the request itself and returns DONE.  An error
+ * response begun that way (401, 403, a redirect) stays what it is; any
+ * other is judged when it begins, with the configuration that applies
+ * then (for a quick handler: the server's, the virtual host's and the
+ * <Location> sections'), and replaced by the module's 417 if that fails.
+ *
+ * AP_FTYPE_PROTOCOL - 1: the last request filter before HTTP_HEADER, so
+ * nothing has reached the client when it decides, and after mod_cache's
+ * CACHE_OUT, which removes every filter added ahead of it. */
+static apr_status_t expect_guard_filter(ap_filter_t *f,
+                                        apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    expect_request *rec = f->ctx;
+    int status;
+
+    if (rec->guard == EXPECT_GUARD_SINK) {
+        /* The rest of a response that was replaced. */
+        apr_brigade_cleanup(bb);
+        return APR_SUCCESS;
+    }
+    if (rec->acted || rec->answered_early) {
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
+    if (!rec->judged) {
+        expect_preview(r, rec);
+    }
+    status = expect_act(r, rec, 1);
+    if (status == DECLINED) {
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
+    /* Replace the response.  ap_send_error_response() starts the output
+     * over from the protocol filters; this filter comes back as a sink
+     * for whatever the original response still sends. */
+    apr_brigade_cleanup(bb);
+    ap_remove_output_filter(f);
+    r->status = HTTP_OK;
+    ap_die(status, r);
+    rec->guard = EXPECT_GUARD_SINK;
+    ap_add_output_filter_handle(expect_guard_filter_handle, rec, r,
+                                r->connection);
+    return APR_SUCCESS;
+}
+
+/* post_config: a fresh seed for the parser's duplicate detection on every
+ * (re)start, so that no client can aim at its hash. */
 static int expect_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
@@ -1787,37 +912,56 @@ static int expect_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                   sizeof(expect_hash_seed)) != APR_SUCCESS) {
         expect_hash_seed = (apr_uint64_t)apr_time_now();
     }
-    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
-        expect_counters_attach(s, pconf, ptemp);
-    }
     return OK;
 }
 
+/* The map of the module: where each part meets httpd's request cycle. */
 static void expect_register_hooks(apr_pool_t *p)
 {
+    /* Before httpd reads a request: the header-line filter and the HTTP/2
+     * table hand-over (expect_capture.c). */
+    expect_capture_register_hooks();
+    /* The counters' shared memory and their mod_status rows. */
+    expect_counters_register_hooks();
+
     ap_hook_post_config(expect_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_pre_connection(expect_pre_connection, NULL, NULL,
-                           APR_HOOK_MIDDLE);
-    ap_hook_pre_read_request(expect_pre_read_request, NULL, NULL,
-                             APR_HOOK_MIDDLE);
+    /* REALLY_FIRST: the field is back under its own name before any other
+     * module's post_read_request (SetEnvIf, mod_headers' early
+     * RequestHeader...) looks at the headers, and r->expecting_100 is set
+     * before anything could answer the request. */
     ap_hook_post_read_request(expect_post_read_request, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
+    /* The judgement: map_to_storage is the first hook that knows which
+     * <Directory>, <Files> and <Location> sections apply; REALLY_FIRST so
+     * that it precedes core's and mod_proxy's, and with them the <If>
+     * walk, access checkers and per-directory SetEnvIf that may test
+     * EXPECT_OUTCOME. */
     ap_hook_map_to_storage(expect_map_to_storage, NULL, NULL,
                            APR_HOOK_REALLY_FIRST);
+    /* The action: fixups run after authentication and authorization (a
+     * client without credentials gets 401/403, not 417) and before the
+     * handler; REALLY_FIRST so that later fixups (mod_headers, mod_rewrite
+     * in directory context, mod_dir) see the field as decided. */
     ap_hook_fixups(expect_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* ap_send_error_response() runs insert_error_filter before it chooses
+     * the body: where our 417 gets its JSON body. */
     ap_hook_insert_error_filter(expect_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
+    /* mod_proxy's optional hook on the headers for the backend: accepted
+     * extensions are the backend's to meet. */
     APR_OPTIONAL_HOOK(proxy, fixups, expect_proxy_fixups, NULL, NULL,
                       APR_HOOK_MIDDLE);
-    APR_OPTIONAL_HOOK(ap, status_hook, expect_status_hook, NULL, NULL,
-                      APR_HOOK_MIDDLE);
-
-    expect_in_filter_handle =
-        ap_register_input_filter(EXPECT_IN_FILTER, expect_in_filter, NULL,
-                                 AP_FTYPE_CONNECTION);
+    /* CONTENT_SET - 1: ahead of mod_headers' error filter (so that
+     * "Header always" keeps the last word) and of HTTP_HEADER
+     * (AP_FTYPE_PROTOCOL), which writes the Content-Type line. */
     expect_error_filter_handle =
         ap_register_output_filter(EXPECT_ERROR_FILTER, expect_error_filter,
                                   NULL, AP_FTYPE_CONTENT_SET - 1);
+    /* PROTOCOL - 1: the last request filter, after mod_cache's CACHE_OUT
+     * (CONTENT_SET - 1), just before HTTP_HEADER. */
+    expect_guard_filter_handle =
+        ap_register_output_filter(EXPECT_GUARD_FILTER, expect_guard_filter,
+                                  NULL, AP_FTYPE_PROTOCOL - 1);
 }
 
 static const command_rec expect_cmds[] = {

@@ -11,7 +11,8 @@
 #    apr_pstrdup, memcpy, ...): how often it is called per request in A and
 #    in B.  A module that neither allocates nor copies on this path leaves
 #    these counts as they are.
-# 2. mod_expect's functions: own instructions, and each callee with calls
+# 2. mod_expect's functions (those of the object mod_expect.so, from any
+#    of its source files): own instructions, and each callee with calls
 #    and inclusive instructions.  Callgrind attributes calls through tail
 #    jumps (httpd's filter chain, apr_bucket_read) to the function that
 #    made the jump, so the callee list is indicative; part 1 is exact.
@@ -29,12 +30,17 @@ my $watch = qr/^(?:apr_palloc|apr_pcalloc|apr_pstr\w*dup|apr_pstrcat|apr_psprint
                 |(?:__)?(?:memcpy|memmove|mempcpy|strcpy|strncpy|stpcpy)\w*
                 |apr_cpystrn|apr_brigade_flatten|apr_brigade_pflatten)$/x;
 
+my $module = qr/\[(?:[^\]]*\/)?mod_expect\.so\]$/;
+
 sub name {
     my ($fn) = @_;
+    # An unnamed address means something only within its object.
+    my ($obj) = $fn =~ m{\[(?:[^\]]*/)?([^/\]]+)\]$};
     $fn =~ s/\s*\[[^\]]*\]$//;
     $fn =~ s/\s*\(\d[\d,]*x\)$//;
     $fn =~ s/^.*://;
     $fn =~ s/'\d+$//;             # recursion levels count as one function
+    $fn .= " [$obj]" if $fn =~ /^0x[0-9a-f]+$/ && defined $obj;
     return $fn;
 }
 
@@ -42,7 +48,7 @@ sub num { my ($v) = @_; $v =~ tr/,//d; return $v; }
 
 sub load {
     my ($file) = @_;
-    my (%self, %callees, %called, @callers);
+    my (%self, %callees, %called, %mine, @callers);
     my $cur;
     open my $fh, '<', $file or die "$0: $file: $!\n";
     while (<$fh>) {
@@ -57,13 +63,21 @@ sub load {
             $cur = name($fn);
             $called{$cur} += $_ for @callers;
             @callers = ();
-            $self{$cur} += $ir if $cur =~ /^expect_/;
+            $mine{$cur} = 1 if $fn =~ $module;
+            $self{$cur} += $ir;
         }
-        elsif ($cur && $cur =~ /^expect_/) {
+        elsif ($cur) {
             my $callee = name($fn);
             $callees{$cur}{$callee}[0] += $count;
             $callees{$cur}{$callee}[1] += $ir;
         }
+    }
+    # A function of the module may also be listed without its object (code
+    # callgrind could not place): it counts as the module's all the same.
+    for my $fn (keys %self) {
+        next if $mine{$fn};
+        delete $self{$fn};
+        delete $callees{$fn};
     }
     return { self => \%self, callees => \%callees, called => \%called };
 }

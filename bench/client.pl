@@ -1,36 +1,56 @@
 #!/usr/bin/perl
-# bench/client.pl: a tiny HTTP/1.1 client for the callgrind measurement and
+# bench/client.pl: a tiny HTTP/1.x client for the callgrind measurement and
 # for the status checks of bench/run.sh.
 #
-#   bench/client.pl PORT SCENARIO COUNT [TIMEOUT]
+#   bench/client.pl PORT CASE COUNT [TIMEOUT]
 #
-# Sends COUNT requests of SCENARIO (get, post, xfoo, continue; see
-# bench/wrk.lua) one after the other over ONE keep-alive connection to
-# 127.0.0.1:PORT, opening a new connection only when the server closes the
-# one it has.  Bounded: at most COUNT requests, at most TIMEOUT seconds
-# (default 600).  Prints one line:
-#   statuses=100:N,200:N,... connections=N closes=N
+# CASE names a request file, bench/requests/CASE.txt (get, post, xfoo,
+# continue, ab, browser; see bench/requests/README.md), or is the path of
+# one.  The file holds the request line and the header lines, one a line;
+# each is sent with CRLF, then the empty line that ends the head, then, when
+# the head has a Content-Length of N, a body of N bytes "x".  wrk sends the
+# same bytes (bench/wrk.lua reads the same file).
+#
+# Sends COUNT such requests one after the other over ONE keep-alive
+# connection to 127.0.0.1:PORT, opening a new connection only when the
+# server closes the one it has.  Bounded: at most COUNT requests, at most
+# TIMEOUT seconds (default 600).  Prints one line:
+#   statuses=100:N,200:N,... connections=N closes=N type=CONTENT-TYPE
 # and exits non-zero on a protocol error or the time limit.
+#   bench/client.pl --print CASE    prints the request's bytes instead
 use strict;
 use warnings;
+use File::Basename qw(dirname);
 use IO::Socket::INET;
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 
+# The bytes of one request from its file (see above).
+sub request_bytes {
+    my ($case) = @_;
+    my $file = $case =~ m{/} ? $case : dirname(__FILE__) . "/requests/$case.txt";
+    open my $fh, '<', $file or die "$0: no request file for '$case' ($file): $!\n";
+    my @lines = map { s/\r?\n\z//r } <$fh>;
+    close $fh;
+    pop @lines while @lines && $lines[-1] eq '';
+    die "$0: $file: empty\n" unless @lines;
+    die "$0: $file: an empty line inside the head\n" if grep { $_ eq '' } @lines;
+    my $req = join('', map { "$_\r\n" } @lines) . "\r\n";
+    my ($len) = map { /^Content-Length:\s*(\d+)\s*$/i ? $1 : () } @lines[1 .. $#lines];
+    $req .= 'x' x $len if $len;
+    return $req;
+}
+
+if (@ARGV == 2 && $ARGV[0] eq '--print') {
+    binmode STDOUT;
+    print request_bytes($ARGV[1]);
+    exit 0;
+}
+
 my ($port, $scenario, $count, $timeout) = @ARGV;
-die "usage: $0 PORT get|post|xfoo|continue COUNT [TIMEOUT]\n"
+die "usage: $0 PORT CASE COUNT [TIMEOUT]\n       $0 --print CASE\n"
     unless defined $count && $count =~ /^\d+$/ && $port =~ /^\d+$/;
 $timeout ||= 600;
-
-my %request = (
-    get      => "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-    post     => "POST /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-              . "Expect: 100-continue\r\nContent-Type: application/octet-stream\r\n"
-              . "Content-Length: 4096\r\n\r\n" . ('x' x 4096),
-    xfoo     => "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: x-foo\r\n\r\n",
-    continue => "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-              . "Expect: 100-continue\r\n\r\n",
-);
-my $req = $request{$scenario} or die "$0: unknown scenario '$scenario'\n";
+my $req = request_bytes($scenario);
 
 local $SIG{ALRM} = sub { die "$0: time limit of $timeout s reached\n" };
 alarm $timeout;

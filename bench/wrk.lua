@@ -1,41 +1,60 @@
--- bench/wrk.lua: the request of each benchmark case, and a summary line.
+-- bench/wrk.lua: send one request file's bytes, and print a summary line.
 --
---   wrk -t2 -c32 -d4s -s bench/wrk.lua http://127.0.0.1:PORT/index.html -- CASE
+--   wrk -t2 -c32 -d4s -s bench/wrk.lua http://127.0.0.1:PORT/index.html \
+--       -- bench/requests/CASE.txt
 --
--- CASE is one of:
---   get       GET of a small static file
+-- The request file (see bench/requests/README.md) holds the request line and
+-- the header lines, one a line.  Each is sent with CRLF, then the empty line
+-- that ends the head, then, when the head has a Content-Length of N, a body
+-- of N bytes "x": exactly the bytes bench/client.pl sends for the same file.
+-- The cases of bench/run.sh:
+--   get       GET of a small static file, one header line (wrk's own request)
 --   post      POST with "Expect: 100-continue" and a 4 KiB body; the default
 --             handler reads and discards the body and answers the file
 --   xfoo      GET with "Expect: x-foo" (417 from both servers)
 --   continue  GET with "Expect: 100-continue" and no body
+--   ab        ApacheBench 2.3's keep-alive GET (HTTP/1.0, 4 header lines)
+--   browser   a Chromium page request (16 header lines, 742 bytes)
 --
 -- wrk sends a body right away, without waiting for "100 Continue": both
--- servers see exactly the same bytes.  wrk's own request count includes
--- interim 100 responses and its error count includes every 417, so
--- response() counts final responses by status, and done() prints one line:
+-- servers see exactly the same bytes.  wrk builds its one request by calling
+-- wrk.format() right after init(); init() replaces wrk.format with the
+-- file's bytes, so the request is still built once and no Lua runs to send
+-- one.  wrk's own request count includes interim 100 responses and its
+-- error count includes every 417, so response() counts final responses by
+-- status, and done() prints one line:
 --   wrk-result finals=N duration_us=N s200=N s417=N s100=N other=N
 --              connect=N read=N write=N timeout=N
 -- bench/run.sh computes requests/s as finals / duration: every completed
 -- final response counts, whatever its status.
 
-local body4k = string.rep("x", 4096)
+local function request_bytes(file)
+   local fh = assert(io.open(file, "rb"))
+   local lines = {}
+   for line in fh:lines() do
+      lines[#lines + 1] = line:gsub("\r$", "")
+   end
+   fh:close()
+   while #lines > 0 and lines[#lines] == "" do
+      lines[#lines] = nil
+   end
+   assert(#lines > 0, file .. ": empty")
+   local len = 0
+   for i, line in ipairs(lines) do
+      assert(line ~= "", file .. ": an empty line inside the head")
+      local n = i > 1 and line:lower():match("^content%-length:%s*(%d+)%s*$")
+      if n then
+         len = tonumber(n)
+      end
+   end
+   return table.concat(lines, "\r\n") .. "\r\n\r\n" .. string.rep("x", len)
+end
 
 function init(args)
-   local case = args[1] or "get"
-   wrk.method = "GET"
-   wrk.body = nil
-   wrk.headers["Host"] = "127.0.0.1"
-   if case == "post" then
-      wrk.method = "POST"
-      wrk.body = body4k
-      wrk.headers["Content-Type"] = "application/octet-stream"
-      wrk.headers["Expect"] = "100-continue"
-   elseif case == "xfoo" then
-      wrk.headers["Expect"] = "x-foo"
-   elseif case == "continue" then
-      wrk.headers["Expect"] = "100-continue"
-   elseif case ~= "get" then
-      error("unknown case " .. case)
+   local file = args[1] or error("usage: wrk ... -s bench/wrk.lua URL -- REQUEST_FILE")
+   local req = request_bytes(file)
+   wrk.format = function()
+      return req
    end
    s100, s200, s417, other = 0, 0, 0, 0
 end

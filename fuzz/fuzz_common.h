@@ -1,26 +1,30 @@
-/* Shared by the fuzz targets (fuzz_parse.c, fuzz_json.c): the module's pure
- * section, one APR pool per process, a check macro that aborts with a
- * message, and the optional work counter.
+/* Shared by the fuzz targets (fuzz_parse.c, fuzz_json.c): the module's
+ * pure unit (expect_parse.h; each target links expect_parse.c), one APR
+ * pool per process, a check macro that aborts with a message, and the
+ * optional work counter.
  *
- * Each target is built two ways:
- *   - with libFuzzer (mk/fuzz.mk: clang -fsanitize=fuzzer,address,undefined);
- *   - with fuzz/replay.c as main() (t/fuzz_corpus.t, mk/fuzz.mk's replay
- *     step), defining FUZZ_COUNT_WORK and compiling the target with
- *     -fsanitize-coverage=trace-pc: every basic block the compiler emits for
- *     this translation unit then calls __sanitizer_cov_trace_pc(), which
- *     replay.c counts while fuzz_work_on is set.  That count is the work
- *     the parser did, independent of timing, so linearity is asserted as a
- *     bound on blocks per input byte.
+ * Each target is built two ways, both in mk/fuzz.mk:
+ *   - with libFuzzer (make fuzz: clang -fsanitize=fuzzer,address,undefined);
+ *   - with fuzz/replay.c as main() (make fuzz-replay-build, which
+ *     t/fuzz_corpus.t runs), defining FUZZ_COUNT_WORK and compiling the
+ *     target and expect_parse.c with -fsanitize-coverage=trace-pc: every
+ *     basic block the compiler emits for them then calls
+ *     __sanitizer_cov_trace_pc(), which replay.c counts while fuzz_work_on
+ *     is set.  That count is the work the parser did, independent of
+ *     timing, so linearity is asserted as a bound on blocks per input byte.
  */
 #ifndef EXPECT_FUZZ_COMMON_H
 #define EXPECT_FUZZ_COMMON_H
-
-#include "../mod_expect.c"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "apr_general.h"
+#include "apr_strings.h"
+
+#include "expect_parse.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

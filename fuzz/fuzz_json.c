@@ -22,6 +22,10 @@
  */
 #include "fuzz_common.h"
 
+/* The module's default ExpectErrorMessage. */
+#define FUZZ_MESSAGE \
+    "The server cannot meet the expectation specified in the Expect header."
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     fuzz_init_pool();
@@ -460,7 +464,7 @@ static void check_body(unsigned flags, const unsigned char *s, size_t len)
     }
     /* ExpectErrorMessage takes any text, up to a NUL. */
     message = (flags & 2) ? apr_pstrmemdup(fuzz_pool, (const char *)s, len)
-                          : EXPECT_DEFAULT_MESSAGE;
+                          : FUZZ_MESSAGE;
 
     body = expect_json_body(fuzz_pool, problem, message, (const char *)s, len,
                             unmet, supported);

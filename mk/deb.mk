@@ -21,10 +21,6 @@ deb_saved_default_goal := $(.DEFAULT_GOAL)
 DEB_OUT ?= build/out
 DEB_TMPDIR ?= $(or $(TMPDIR),/tmp)
 
-# Packages that dpkg-buildpackage and debian/control need (dh-apache2 is
-# provided by apache2-dev on Debian 12).
-DEB_BUILD_PKGS = build-essential dpkg-dev fakeroot debhelper dh-apache2 apache2-dev
-
 .PHONY: deb deb-deps deb-clean
 
 deb: deb-deps
@@ -64,31 +60,10 @@ deb: deb-deps
 	echo "make deb: built $$out/$$deb"; \
 	echo "make deb: install with: dpkg -i $$out/$$deb && a2enmod expect && apache2ctl restart"
 
-# Exits non-zero (after saying what to run) when a non-root user lacks a
-# package; as root, installs what is missing.
+# tools/deps.sh deb: as root, installs what is missing; anyone else is told
+# what to run (and the build stops).
 deb-deps:
-	@missing=''; \
-	for p in $(DEB_BUILD_PKGS); do \
-	  case $$p in \
-	    dh-apache2) command -v dh_apache2 >/dev/null 2>&1 || missing="$$missing $$p" ;; \
-	    *) [ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null)" = installed ] || \
-	         missing="$$missing $$p" ;; \
-	  esac; \
-	done; \
-	[ -z "$$missing" ] && exit 0; \
-	if ! command -v apt-get >/dev/null 2>&1; then \
-	  echo "make deb: missing:$$missing (needs a Debian-style system with apt-get)" >&2; exit 1; \
-	fi; \
-	if [ "$$(id -u)" -ne 0 ]; then \
-	  echo "make deb: these packages are missing:$$missing" >&2; \
-	  echo "make deb: install them with:" >&2; \
-	  echo "sudo apt-get install -y --no-install-recommends$$missing" >&2; \
-	  exit 1; \
-	fi; \
-	echo "make deb: installing$$missing"; \
-	export DEBIAN_FRONTEND=noninteractive; \
-	apt-get install -y --no-install-recommends $$missing || \
-	  { apt-get update && apt-get install -y --no-install-recommends $$missing; }
+	@bash tools/deps.sh deb
 
 deb-clean:
 	rm -rf '$(DEB_OUT)'

@@ -1,5 +1,7 @@
-# mk/fuzz.mk — fuzzing and sanitizer runs (included by the Makefile).
+# mk/fuzz.mk — programs built from the pure unit (expect_parse.c) without
+# httpd, and the fuzzing and sanitizer runs (included by the Makefile).
 #
+#   make unit-build           build the unit tests (t/unit.t runs them)
 #   make fuzz                 build the libFuzzer targets and run each one
 #                             FUZZ_SECONDS (default 60) on its corpus, then
 #                             replay everything it kept through the
@@ -12,7 +14,9 @@
 #                             Apache::Test suite with the sanitizer runtime
 #                             preloaded into httpd; fails on any report
 #
-# Fuzzer builds, their growing corpora and crash files live in FUZZ_OUT
+# Each program compiles its own source and expect_parse.c against APR's
+# headers only: no httpd header is on the include path, which keeps the
+# pure unit pure.  Builds, growing corpora and crash files live in FUZZ_OUT
 # (under .libs/, so `make clean` removes them). A crash leaves
 # FUZZ_OUT/crash-<target>-*: copy it into fuzz/corpus/<target>/ as a
 # regression case once it is fixed.
@@ -23,49 +27,54 @@ FUZZ_CC      ?= clang
 FUZZ_OUT     ?= $(CURDIR)/.libs/fuzz
 FUZZ_TARGETS  = parse json
 
-FUZZ_APR_CONFIG = $(shell $(APXS) -q APR_CONFIG 2>/dev/null || echo apr-1-config)
-FUZZ_INCLUDES   = -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) \
-                  $(shell $(FUZZ_APR_CONFIG) --includes --cppflags)
-FUZZ_LIBS       = $(shell $(FUZZ_APR_CONFIG) --link-ld --libs)
-# The targets #include mod_expect.c; section garbage collection drops the
-# httpd glue. ASan's global metadata and libFuzzer's coverage tables would
-# keep it alive: globals are left uninstrumented (heap copies of the input
-# are what matter) and lld, which honours the tables' link order, collects
-# them with the functions.
-FUZZ_CFLAGS = -O1 -g -Wall -Wextra -Wno-unused-parameter \
-              -Wno-missing-field-initializers -Wno-null-pointer-subtraction \
-              -ffunction-sections -fdata-sections \
-              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-              -mllvm -asan-globals=0
-FUZZ_LDFLAGS = -fuse-ld=lld -Wl,--gc-sections
+PURE_APR_CONFIG = $(shell $(APXS) -q APR_CONFIG 2>/dev/null || echo apr-1-config)
+PURE_CPPFLAGS   = -I$(CURDIR) $(shell $(PURE_APR_CONFIG) --includes --cppflags)
+PURE_LIBS       = $(shell $(PURE_APR_CONFIG) --link-ld --libs)
+PURE_SRC        = expect_parse.c expect_parse.h
+PURE_WARNINGS   = -Wall -Wextra -Werror -Wno-unused-parameter \
+                  -Wno-missing-field-initializers
 
-# The replay build: plain cc, sanitizers, and -fsanitize-coverage=trace-pc on
-# the target so fuzz/replay.c can count the parser's work.
-REPLAY_CC     ?= cc
-REPLAY_CFLAGS  = -O1 -g -Wall -Wextra -Wno-unused-parameter \
-                 -Wno-missing-field-initializers \
-                 -ffunction-sections -fdata-sections \
-                 -fsanitize=address,undefined -fno-sanitize-recover=all
-REPLAY_GLOBALS = $(shell $(REPLAY_CC) --version 2>/dev/null | grep -q clang \
-                   && echo '-mllvm -asan-globals=0' \
-                   || echo '--param asan-globals=0')
+# The unit tests: plain cc.
+UNIT_CC ?= cc
+UNIT_BIN = $(FUZZ_OUT)/expect_unit
+
+.PHONY: unit-build
+unit-build: $(UNIT_BIN)
+
+$(UNIT_BIN): t/unit/expect_unit.c $(PURE_SRC)
+	@mkdir -p $(FUZZ_OUT)
+	$(UNIT_CC) -O1 -g $(PURE_WARNINGS) $(PURE_CPPFLAGS) \
+	  t/unit/expect_unit.c expect_parse.c -o $@ $(PURE_LIBS)
+
+# libFuzzer builds: clang with the fuzzer, ASan and UBSan.
+FUZZ_CFLAGS = -O1 -g $(PURE_WARNINGS) \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+# The replay build: plain cc with ASan and UBSan, the target and the pure
+# unit instrumented with -fsanitize-coverage=trace-pc so that fuzz/replay.c
+# can count the parser's work; replay.c itself is not instrumented.
+REPLAY_CC       ?= cc
+REPLAY_SANITIZE ?= -fsanitize=address,undefined -fno-sanitize-recover=all
+REPLAY_CFLAGS    = -O1 -g $(PURE_WARNINGS) $(REPLAY_SANITIZE)
 
 .PHONY: fuzz fuzz-deps fuzz-build fuzz-replay fuzz-replay-build sanitize
 
 fuzz-build: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/fuzz_$(t))
 
-$(FUZZ_OUT)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h mod_expect.c
+$(FUZZ_OUT)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(PURE_SRC)
 	@mkdir -p $(FUZZ_OUT)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_INCLUDES) $< -o $@ $(FUZZ_LDFLAGS) $(FUZZ_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PURE_CPPFLAGS) $< expect_parse.c -o $@ $(PURE_LIBS)
 
 fuzz-replay-build: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/replay_$(t))
 
-$(FUZZ_OUT)/replay_%: fuzz/fuzz_%.c fuzz/fuzz_common.h fuzz/replay.c mod_expect.c
-	@mkdir -p $(FUZZ_OUT)
-	$(REPLAY_CC) $(REPLAY_CFLAGS) $(REPLAY_GLOBALS) -fsanitize-coverage=trace-pc \
-	  -DFUZZ_COUNT_WORK $(FUZZ_INCLUDES) -c $< -o $@.o
-	$(REPLAY_CC) $(REPLAY_CFLAGS) -c fuzz/replay.c -o $@.main.o
-	$(REPLAY_CC) $(REPLAY_CFLAGS) -o $@ $@.o $@.main.o -Wl,--gc-sections $(FUZZ_LIBS)
+$(FUZZ_OUT)/replay_%: fuzz/fuzz_%.c fuzz/fuzz_common.h fuzz/replay.c $(PURE_SRC)
+	@mkdir -p $(FUZZ_OUT)/replay-$*.o
+	$(REPLAY_CC) $(REPLAY_CFLAGS) -fsanitize-coverage=trace-pc -DFUZZ_COUNT_WORK \
+	  $(PURE_CPPFLAGS) -c $< -o $(FUZZ_OUT)/replay-$*.o/target.o
+	$(REPLAY_CC) $(REPLAY_CFLAGS) -fsanitize-coverage=trace-pc \
+	  $(PURE_CPPFLAGS) -c expect_parse.c -o $(FUZZ_OUT)/replay-$*.o/expect_parse.o
+	$(REPLAY_CC) $(REPLAY_CFLAGS) -c fuzz/replay.c -o $(FUZZ_OUT)/replay-$*.o/replay.o
+	$(REPLAY_CC) $(REPLAY_CFLAGS) -o $@ $(FUZZ_OUT)/replay-$*.o/*.o $(PURE_LIBS)
 
 # Each fuzzer reads the repository's seeds and its own work corpus, and
 # writes what it finds to the work corpus only (never into fuzz/corpus).

@@ -1,4 +1,4 @@
-# configtest.t — `apache2 -t` on small standalone configurations: every
+# configtest.t — `httpd -t` on small standalone configurations: every
 # valid value of every directive passes in every context (server config,
 # <VirtualHost>, <Location>, <Directory>, <Files>), and each kind of bad
 # argument fails with a message naming the directive (and the bad value
@@ -9,15 +9,14 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
-use Cwd qw(abs_path);
-use File::Basename qw(dirname);
 use File::Spec::Functions qw(catfile);
 use File::Temp qw(tempdir);
 
-my $so = catfile(dirname(abs_path(__FILE__)), '..', '.libs', 'mod_expect.so');
-my $httpd = Apache::Test::vars('httpd');
-my $libexec = Apache::Test::config()->apxs('LIBEXECDIR') || '/usr/lib/apache2/modules';
-my ($mpm) = grep { -f $_ } map { catfile($libexec, "mod_mpm_$_.so") } qw(event worker prefork);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use ExpectServer ();
+
+my $so = ExpectServer::module_so();
 my $tmp = tempdir(CLEANUP => 1);
 
 # run `httpd -t` on a configuration made of $body; returns (exit code, output)
@@ -26,39 +25,22 @@ sub configtest {
     my $body = shift;
     my $dir = catfile($tmp, ++$serial);
     mkdir $dir or die "$dir: $!";
-    my $conf = catfile($dir, 'httpd.conf');
-    open my $fh, '>', $conf or die "$conf: $!";
-    print $fh <<"EOC";
-ServerRoot "$dir"
-ServerName localhost
-Listen 127.0.0.1:65500
-PidFile "$dir/httpd.pid"
-ErrorLog "$dir/error_log"
-DefaultRuntimeDir "$dir"
-DocumentRoot "$dir"
-EOC
-    print $fh qq{<IfModule !mpm_event_module>\n<IfModule !mpm_worker_module>\n}
-            . qq{<IfModule !mpm_prefork_module>\n}
-            . qq{LoadModule mpm_} . ($mpm =~ /mod_mpm_(\w+)\.so$/)[0]
-            . qq{_module "$mpm"\n</IfModule>\n</IfModule>\n</IfModule>\n}
-        if $mpm;
-    print $fh qq{LoadModule expect_module "$so"\n};
-    print $fh "$body\n";
-    close $fh;
-    my $out = `"$httpd" -t -d "$dir" -f "$conf" 2>&1`;
-    return ($? >> 8, $out);
+    my $conf = ExpectServer::config($dir, lines => [
+        'ServerName localhost', qq{DocumentRoot "$dir"}, $body]);
+    my (undef, $out, $rc) = ExpectServer::configtest($dir, $conf);
+    return ($rc, $out);
 }
 
 # contexts: each wraps the directive line
 my $vhost_dir = '/tmp';
 my %context = (
     'server config' => sub { $_[0] },
-    '<VirtualHost>' => sub { "<VirtualHost 127.0.0.1:65500>\n$_[0]\n</VirtualHost>" },
+    '<VirtualHost>' => sub { "<VirtualHost 127.0.0.1:*>\n$_[0]\n</VirtualHost>" },
     '<Location>'    => sub { "<Location /x>\n$_[0]\n</Location>" },
     '<Directory>'   => sub { "<Directory $vhost_dir>\n$_[0]\n</Directory>" },
     '<Files>'       => sub { "<Files x.txt>\n$_[0]\n</Files>" },
     '<Location> in <VirtualHost>' => sub {
-        "<VirtualHost 127.0.0.1:65500>\n<Location /y>\n$_[0]\n</Location>\n</VirtualHost>" },
+        "<VirtualHost 127.0.0.1:*>\n<Location /y>\n$_[0]\n</Location>\n</VirtualHost>" },
 );
 my @contexts = sort keys %context;
 

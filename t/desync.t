@@ -3,8 +3,9 @@
 # Each row is sent on a fresh connection to one of the ds_* hosts
 # (t/conf/desync.conf.in) as a list of steps: a byte string is one write, a
 # list of byte strings is several writes with a short pause between them,
-# READ reads the next response (interim or final; HEAD: to a HEAD request). A row gives the status of every response it
-# reads, and whether the connection must then stay open or be closed:
+# READ reads the next response (interim or final; READ_HEAD: the response
+# to a HEAD request). A row gives the status of every response it reads,
+# and whether the connection must then stay open or be closed:
 #   open  - a last request (GET /proto/index.txt, Connection: close) is sent
 #           and must be answered 200 "hello": the connection is still in
 #           step, nothing in between was taken for a request;
@@ -19,15 +20,12 @@
 use strict;
 use warnings FATAL => 'all';
 
+use Apache::Test qw(-withtestmore);
+
 use FindBin;
 use lib "$FindBin::Bin/lib";
-
-use Apache::Test qw(-withtestmore);
-use Apache::TestRequest ();
-use ExpectConn qw(escape);
-
-use constant READ => \'read';
-use constant HEAD => \'read the response to a HEAD';
+use ExpectClient qw(escape);
+use ExpectTable;
 
 my $N = 0;
 sub smuggled {
@@ -38,7 +36,8 @@ sub chunked {
     my $data = join '', @_;
     return sprintf("%x\r\n%s\r\n", length $data, $data);
 }
-sub post {
+# the header block of a POST of $body to echo.pl, with $head's fields
+sub post_head {
     my ($head, $body) = @_;
     return "POST /cgi/echo.pl HTTP/1.1\r\nHost: x\r\n$head"
          . "Content-Length: " . length($body) . "\r\n\r\n";
@@ -47,8 +46,16 @@ my $index = "GET /proto/index.txt HTTP/1.1\r\nHost: x\r\n\r\n";
 my $S1 = smuggled();
 
 # ---- the table -----------------------------------------------------------
+# row(name => ..., vhost => ..., expect => [statuses], close => 0|1,
+#     like => qr/first final response's body/, steps => [...]): one case
 my @cases;
-sub row { push @cases, {@_} }
+sub row {
+    my %row = @_;
+    push @cases, { name => "$row{name} [$row{vhost}]", vhost => $row{vhost},
+                   steps => $row{steps},
+                   want => { wire => { read => $row{expect}, close => $row{close},
+                                       like => $row{like} } } };
+}
 
 ## Content-Length and Transfer-Encoding together: httpd drops the
 ## Content-Length, reads the chunked body and closes after the response.
@@ -122,11 +129,11 @@ row name => 'trailer Expect, then a pipelined request with Expect: x-bad',
 row name => '417 without 100-continue: body read, next request answered',
     vhost => 'ds_strict', expect => [417, 200], close => 0,
     # stock: 417, closed (the pipelined request is lost)
-    steps => [post("Expect: x-bad\r\n", $S1) . $S1 . $index, READ, READ];
+    steps => [post_head("Expect: x-bad\r\n", $S1) . $S1 . $index, READ, READ];
 row name => 'three 417s in a row, then a request',
     vhost => 'ds_strict', expect => [417, 417, 417, 200], close => 0,
     # stock: 417, closed
-    steps => [join('', map { my $s = smuggled(); post("Expect: x-bad-$_\r\n", $s) . $s } 1 .. 3)
+    steps => [join('', map { my $s = smuggled(); post_head("Expect: x-bad-$_\r\n", $s) . $s } 1 .. 3)
               . $index, READ, READ, READ, READ];
 row name => '417 on a chunked body, next request answered',
     vhost => 'ds_strict', expect => [417, 200], close => 0,
@@ -138,30 +145,30 @@ row name => '417 to a HEAD, next request answered',
     vhost => 'ds_strict', expect => [417, 200], close => 0,
     # stock: 417, closed
     steps => ["HEAD /proto/index.txt HTTP/1.1\r\nHost: x\r\nExpect: x-bad\r\n\r\n"
-              . $index, HEAD, READ];
+              . $index, READ_HEAD, READ];
 row name => '417 with 100-continue refused: body sent anyway is never parsed',
     vhost => 'ds_reject', expect => [417], close => 1,
     # stock: (no Reject) 100, 200, open
-    steps => [do { my $s = smuggled(); post("Expect: 100-continue\r\n", $s) . $s . smuggled() },
+    steps => [do { my $s = smuggled(); post_head("Expect: 100-continue\r\n", $s) . $s . smuggled() },
               READ];
 row name => '417 with 100-continue refused: body held back',
     vhost => 'ds_reject', expect => [417], close => 1,
     # stock: (no Reject) 100, 200, open
-    steps => [post("Expect: 100-continue\r\n", $S1), READ, $S1 . smuggled()];
+    steps => [post_head("Expect: 100-continue\r\n", $S1), READ, $S1 . smuggled()];
 row name => '417 for 100-continue plus unknown, body sent anyway',
     vhost => 'ds_strict', expect => [417], close => 1,
     # stock: 417, closed
-    steps => [do { my $s = smuggled(); post("Expect: 100-continue, x-bad\r\n", $s) . $s . $index },
+    steps => [do { my $s = smuggled(); post_head("Expect: 100-continue, x-bad\r\n", $s) . $s . $index },
               READ];
 row name => '417 for 100-continue plus unknown, body held back',
     vhost => 'ds_strict', expect => [417], close => 1,
     # stock: no answer until the body arrives (httpd reads it first), then 417, closed
-    steps => [post("Expect: 100-continue, x-bad\r\n", $S1), READ, $S1 . $index];
+    steps => [post_head("Expect: 100-continue, x-bad\r\n", $S1), READ, $S1 . $index];
 row name => '100-continue honoured, then a 417 pipelined behind the body',
     vhost => 'ds_strict', expect => [100, 200, 417, 200], close => 0,
     # stock: 100, 200, 417, closed
-    steps => [post("Expect: 100-continue\r\n", $S1), READ,
-              $S1 . post("Expect: x-bad\r\n", $S1) . $S1 . $index, READ, READ, READ];
+    steps => [post_head("Expect: 100-continue\r\n", $S1), READ,
+              $S1 . post_head("Expect: x-bad\r\n", $S1) . $S1 . $index, READ, READ, READ];
 row name => 'bodiless 100-continue, pipelined request answered',
     vhost => 'ds_strict', expect => [200, 200], close => 0,
     # stock: 200, closed (stock closes after a bodiless 100-continue)
@@ -194,7 +201,7 @@ row name => 'obs-fold: folded unknown member after a good one (Unsafe)',
 row name => 'obs-fold: an empty Expect line continued by 100-continue (Unsafe)',
     vhost => 'ds_unsafe', expect => [100, 200], close => 0,
     # stock: 100, 200, open
-    steps => [post("Expect:\r\n 100-continue\r\n", $S1), READ, $S1, READ];
+    steps => [post_head("Expect:\r\n 100-continue\r\n", $S1), READ, $S1, READ];
 
 ## NUL, bare CR, bare LF and bytes >= 0x80 in Expect: the status stock
 ## httpd gives, under Strict and under Unsafe.
@@ -244,7 +251,7 @@ for my $v (['ds_strict', 'Strict'], ['ds_unsafe', 'Unsafe']) {
     row name => "bytes >= 0x80 after 100-continue ($mode)", vhost => $vhost,
         expect => [417], close => 1,
         # stock: no answer until the body arrives, then 417, closed
-        steps => [post("Expect: 100-continue\xa0\r\n", $S1), READ, $S1];
+        steps => [post_head("Expect: 100-continue\xa0\r\n", $S1), READ, $S1];
     row name => "control byte 0x01 in Expect ($mode)", vhost => $vhost,
         expect => [$unsafe ? 417 : 400], close => 1,
         # stock: Strict 400; Unsafe 417; closed
@@ -278,19 +285,19 @@ row name => '10 000 x 100-continue (duplicates count once)',
     vhost => 'ds_bigfield', expect => [100, 200], close => 0,
     like => qr/"expect":"100-continue"/,
     # stock: no answer until the body arrives, then 417, closed
-    steps => [post("Expect: " . join(',', ('100-continue') x 10000) . "\r\n", $S1),
+    steps => [post_head("Expect: " . join(',', ('100-continue') x 10000) . "\r\n", $S1),
               READ, $S1, READ];
 row name => '10 000 distinct unknown members',
     vhost => 'ds_bigfield', expect => [417, 200], close => 0,
     like => qr/"unmet":\["m00001","m00002",.*"m10000"\]/s,
     # stock: 417, closed
     steps => [do { my $s = smuggled();
-                   post("Expect: " . join(', ', map { sprintf 'm%05d', $_ } 1 .. 10000) . "\r\n", $s)
+                   post_head("Expect: " . join(', ', map { sprintf 'm%05d', $_ } 1 .. 10000) . "\r\n", $s)
                    . $s . $index }, READ, READ];
 row name => '10 000 members over 8 lines of one request',
     vhost => 'ds_bigfield', expect => [100, 200], close => 0,
     # stock: no answer until the body arrives, then 417, closed
-    steps => [post(join('', map { "Expect: " . join(',', ('100-continue') x 1250) . "\r\n" } 1 .. 8),
+    steps => [post_head(join('', map { "Expect: " . join(',', ('100-continue') x 1250) . "\r\n" } 1 .. 8),
                    $S1), READ, $S1, READ];
 row name => 'Expect line over LimitRequestFieldSize',
     vhost => 'ds_fieldsize', expect => [400], close => 1,
@@ -308,7 +315,7 @@ row name => 'Host, Content-Length and 8 Expect lines: at the limit',
     vhost => 'ds_fields', expect => [100, 200], close => 0,
     like => qr/"expect":"100-continue, x-trace"/,
     # stock: no answer until the body arrives, then 417 (several Expect lines), closed
-    steps => [post(join('', map { "Expect: " . ($_ % 2 ? '100-continue' : 'x-trace') . "\r\n" } 1 .. 8), $S1),
+    steps => [post_head(join('', map { "Expect: " . ($_ % 2 ? '100-continue' : 'x-trace') . "\r\n" } 1 .. 8), $S1),
               READ, $S1, READ];
 row name => 'Host + 10 Expect lines: over the limit',
     vhost => 'ds_fields', expect => [400], close => 1,
@@ -318,7 +325,7 @@ row name => 'Host + 10 Expect lines: over the limit',
 row name => 'Host, Content-Length and 11 Expect lines, body sent: over the limit',
     vhost => 'ds_fields', expect => [400], close => 1,
     # stock: 400, closed
-    steps => [post("Expect: x-trace\r\n" x 11, $S1) . $S1, READ];
+    steps => [post_head("Expect: x-trace\r\n" x 11, $S1) . $S1, READ];
 
 # ---- split writes at every byte offset of the header block ---------------
 # The module finds "Expect:" at the start of a header line even when the
@@ -332,90 +339,90 @@ my $split_unknown = "POST /cgi/echo.pl HTTP/1.1\r\nHost: x\r\nExpect: x-bad\r\n"
 my @split;
 for my $at (1 .. length($split_continue) - 1) {
     push @split, { name => "100-continue, x-trace split at byte $at",
-                   vhost => 'ds_strict', expect => [100, 200], close => 0,
+                   vhost => 'ds_strict',
+                   want => { wire => { read => [100, 200], close => 0 } },
                    steps => [[substr($split_continue, 0, $at),
                               substr($split_continue, $at)], READ, $S1, READ] };
 }
 for my $at (1 .. length($split_unknown) - 1) {
     push @split, { name => "x-bad split at byte $at",
-                   vhost => 'ds_strict', expect => [417, 200], close => 0,
+                   vhost => 'ds_strict',
+                   want => { wire => { read => [417, 200], close => 0 } },
                    steps => [[substr($split_unknown, 0, $at),
                               substr($split_unknown, $at) . $S1 . $index], READ, READ] };
-}
-
-# ---- running ------------------------------------------------------------
-plan tests => @cases + 2 + 1, need_module('expect'), need_cgi;
-
-my $probe = "GET /proto/index.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-
-# Runs one row; returns (ok, diagnostics).
-sub run_row {
-    my $row = shift;
-    my $c = ExpectConn->new($row->{vhost});
-    my (@got, $first_final);
-    for my $step (@{ $row->{steps} }) {
-        if (ref $step eq 'ARRAY') {
-            $c->send(@$step);       # separate writes, a pause between them
-        }
-        elsif (ref $step) {
-            my $r = $c->response(head => $step == HEAD);
-            push @got, $r ? $r->code // 'unparsable' : 'none';
-            last unless $r && $r->code;
-            $first_final //= $r if $r->code >= 200;
-        }
-        else {
-            $c->send($step);
-        }
-    }
-    my @want = @{ $row->{expect} };
-    my $how;
-    if ($row->{close}) {
-        $how = $c->closed ? 'closed' : 'open';
-        # whatever came instead of the close (a smuggled request's answer)
-        push @got, 'bytes: ' . escape(substr($c->rest, 0, 200)) if $how eq 'open';
-    }
-    else {
-        $c->send($probe);
-        my $r = $c->response;
-        push @got, $r ? $r->code // 'unparsable' : 'none';
-        push @want, 200;
-        $how = $r && $r->content eq "hello\n" && $c->closed ? 'open' : 'desync';
-    }
-    $c->close;
-    my $ok = "@got" eq "@want" && $how eq ($row->{close} ? 'closed' : 'open');
-    my $diag = "got: @got ($how); want: @want ("
-             . ($row->{close} ? 'closed' : 'open') . ')';
-    if ($ok && $row->{like}) {
-        my $body = $first_final ? $first_final->content : '';
-        $ok = $body =~ $row->{like};
-        $diag .= '; body: ' . escape(substr $body, 0, 300);
-    }
-    return ($ok, $diag);
-}
-
-for my $row (@cases) {
-    my ($ok, $diag) = run_row($row);
-    ok $ok, "$row->{name} [$row->{vhost}]" or diag $diag;
 }
 
 # The split rows are many; one assertion per header block, naming every
 # offset that failed.
 for my $kind ('100-continue, x-trace', 'x-bad') {
     my @rows = grep { index($_->{name}, "$kind split") == 0 } @split;
-    my @bad;
-    for my $row (@rows) {
-        my ($ok, $diag) = run_row($row);
-        push @bad, "$row->{name}: $diag" unless $ok;
-    }
-    ok !@bad && @rows > 40,
-       "$kind: Expect found at every one of " . scalar(@rows) . " split offsets"
-        or diag join "\n", @bad;
+    push @cases, { name => "$kind: Expect found at every one of " . scalar(@rows)
+                           . ' split offsets',
+                   run => sub { return { bad => [ map { ExpectTable::failures($_) } @rows ],
+                                         rows => scalar @rows } },
+                   want => { every_offset => 1 } };
 }
 
 # No body byte was ever taken for a request.
-my $log = Apache::Test::vars('t_logs') . '/access_log';
-open my $fh, '<', $log or die "cannot read $log: $!";
-my @smuggled = grep { m{/smuggled} } <$fh>;
-close $fh;
-ok !@smuggled, 'the access log holds no request for /smuggled'
-    or diag join '', @smuggled[0 .. ($#smuggled < 4 ? $#smuggled : 4)];
+push @cases, { name => 'no body byte was taken for a request',
+               run => sub {
+                   my $log = Apache::Test::vars('t_logs') . '/access_log';
+                   open my $fh, '<', $log or die "cannot read $log: $!";
+                   return { smuggled => [ grep { m{/smuggled} } <$fh> ] };
+               },
+               want => { no_smuggled => 1 } };
+
+# ---- the checks ----------------------------------------------------------
+
+# wire => { read => [statuses], close => 0|1, like => qr// }: every response
+# read has its status (a missing one is "none"), and then the connection
+#   open  - a last request (GET /proto/index.txt, Connection: close) is
+#           answered 200 "hello" and the connection then closes;
+#   close - the server closes without sending anything more;
+# and the first final response's body matches `like`.
+my $probe = "GET /proto/index.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+define wire => sub {
+    my $w = shift;
+    my @want = (@{ $w->{read} }, $w->{close} ? () : 200);
+    my $then = $w->{close} ? 'closed' : 'open';
+    return { label => join(' ', @{ $w->{read} }) . ", $then",
+             want => "@want ($then)",
+             got => sub {
+                 my $r = shift;
+                 my $c = $r->{conn};
+                 my @got = map { $_ ? $_->code // 'unparsable' : 'none' } @{ $r->{reads} };
+                 my $how;
+                 if ($w->{close}) {
+                     $how = $c->closed ? 'closed' : 'open';
+                     # whatever came instead of the close (a smuggled request's answer)
+                     push @got, 'bytes: ' . escape(substr($c->rest, 0, 200)) if $how eq 'open';
+                 }
+                 else {
+                     $c->send($probe);
+                     my $p = $c->response;
+                     push @got, $p ? $p->code // 'unparsable' : 'none';
+                     $how = $p && $p->content eq "hello\n" && $c->closed ? 'open' : 'desync';
+                 }
+                 my $got = "@got ($how)";
+                 my $body = $r->{res}->content // '';
+                 $got .= '; body: ' . escape(substr $body, 0, 300)
+                     if $w->{like} && $body !~ $w->{like};
+                 return $got;
+             } };
+}, late => 1;
+define every_offset => sub {
+    return { label => 'every offset', want => 1, cmp => 'ok',
+             got => sub { !@{ $_[0]{bad} } && $_[0]{rows} > 40 },
+             diag => sub { join "\n", @{ $_[0]{bad} } } };
+};
+define no_smuggled => sub {
+    return { label => 'the access log holds no request for /smuggled', want => 1, cmp => 'ok',
+             got => sub { !@{ $_[0]{smuggled} } },
+             diag => sub { my @s = @{ $_[0]{smuggled} };
+                           join '', @s[0 .. ($#s < 4 ? $#s : 4)] } };
+};
+
+# ---- running ------------------------------------------------------------
+plan tests => count_checks(@cases), need_module('expect'), need_cgi;
+
+run_cases(@cases);

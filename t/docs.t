@@ -9,7 +9,7 @@
 #    and the override class); Module is mod_expect. Conversely, every
 #    directive block in README.md names a directive the module has.
 # 2. Every configuration example in README.md (a fenced code block marked
-#    ```apache) passes `apache2 -t` in a minimal standalone configuration
+#    ```apache) passes `httpd -t` in a minimal standalone configuration
 #    that loads the freshly built .libs/mod_expect.so and the modules the
 #    examples use. A fragment with server-only directives (LoadModule,
 #    Listen, <VirtualHost>, ...) is checked at the top level, one that begins
@@ -17,7 +17,8 @@
 #    <Directory>, any other inside <VirtualHost 127.0.0.1:*>. Each example
 #    is its own test, named by its line in README.md.
 #
-# No server is started; this runs without Apache::Test's httpd.
+# No server is started; httpd and the module directory are those of the
+# Apache::Test run (t/lib/ExpectServer.pm).
 use strict;
 use warnings FATAL => 'all';
 
@@ -25,6 +26,9 @@ use Cwd qw(abs_path);
 use File::Temp qw(tempdir);
 use FindBin;
 use Test::More;
+
+use lib "$FindBin::Bin/lib";
+use ExpectServer ();
 
 my $top = abs_path("$FindBin::Bin/..");
 
@@ -204,21 +208,10 @@ my @stray = grep { plain($documented{$_}{fields}{Module}) eq 'mod_expect'
                    && !$in_table{$_} } sort keys %documented;
 is("@stray", '', 'README.md documents no directive the module does not have');
 
-# ------------------------------------------------------- apache2 -t
+# ------------------------------------------------------- httpd -t
 
-sub apxs_q {
-    my $v = qx{apxs -q $_[0] 2>/dev/null} // '';
-    chomp $v;
-    return $v;
-}
-
-my $httpd = $ENV{APACHE_TEST_HTTPD};
-unless ($httpd) {
-    my ($sbin, $target) = (apxs_q('SBINDIR'), apxs_q('TARGET'));
-    $httpd = $sbin && $target ? "$sbin/$target" : '/usr/sbin/apache2';
-}
-my $libexec = apxs_q('LIBEXECDIR') || '/usr/lib/apache2/modules';
-my $so = "$top/.libs/mod_expect.so";
+my $httpd = ExpectServer::httpd();
+my $so = ExpectServer::module_so();
 
 ok(@examples > 0, 'README.md has ```apache configuration examples');
 ok(-x $httpd, "httpd binary $httpd") or do { done_testing(); exit 1 };
@@ -233,24 +226,11 @@ my $root = "$tmp/root";
 mkdir $_ or die "cannot create $_: $!\n" for $root, "$root/logs", "$root/htdocs";
 
 # An MPM, the module under test, and what the examples may use.
-my ($mpm) = grep { -f "$libexec/mod_$_.so" } qw(mpm_event mpm_worker mpm_prefork);
-my @modules = qw(
-    authz_core authz_host authz_user authn_core authn_file auth_basic
+my $head = ExpectServer::config_text($root, modules => [qw(
+    authz_host authz_user authn_core authn_file auth_basic
     access_compat alias dir env expires filter headers http2 mime proxy
     proxy_http remoteip reqtimeout rewrite setenvif status
-);
-my $head = join '', map { "$_\n" }
-    '# written by t/docs.t',
-    qq{ServerRoot "$root"},
-    qq{PidFile "$root/logs/httpd.pid"},
-    qq{ErrorLog "$root/logs/error_log"},
-    qq{DefaultRuntimeDir "$root/logs"},
-    'ServerName 127.0.0.1',
-    ($mpm ? qq{LoadModule ${mpm}_module "$libexec/mod_$mpm.so"} : ()),
-    (map { qq{LoadModule ${_}_module "$libexec/mod_$_.so"} }
-     grep { -f "$libexec/mod_$_.so" } @modules),
-    qq{LoadModule expect_module "$so"},
-    qq{DocumentRoot "$root/htdocs"};
+)], lines => ['ServerName 127.0.0.1', qq{DocumentRoot "$root/htdocs"}]);
 
 # Directives httpd accepts only at the top level of the configuration.
 my %top_only = map { lc($_) => 1 } qw(
@@ -293,14 +273,11 @@ sub configtest {
     my $fragment = shift;
     my $conf = sprintf '%s/example-%03d.conf', $tmp, ++$n;
     spew($conf, $head . $fragment);
-    local $ENV{APACHE_LOG_DIR}  = "$root/logs";
-    local $ENV{APACHE_RUN_DIR}  = "$root/logs";
-    local $ENV{APACHE_LOCK_DIR} = "$root/logs";
-    local $ENV{APACHE_PID_FILE} = "$root/logs/httpd.pid";
-    local $ENV{APACHE_RUN_USER}  = 'nobody';
-    local $ENV{APACHE_RUN_GROUP} = 'nogroup';
-    my $out = qx{timeout 60 "$httpd" -d "$root" -f "$conf" -t 2>&1 </dev/null};
-    return ($? == 0 && $out =~ /Syntax OK/, $out, $conf);
+    # The logging example writes to ${APACHE_LOG_DIR}, as Debian's
+    # configuration does; give it a directory.
+    local $ENV{APACHE_LOG_DIR} = "$root/logs";
+    my ($ok, $out) = ExpectServer::configtest($root, $conf);
+    return ($ok, $out, $conf);
 }
 
 # The check itself must be able to fail: a bad value is refused, naming the
@@ -320,8 +297,8 @@ for my $ex (@examples) {
     my ($fragment, $how) = wrap($ex->{text});
     my ($ok, $out, $conf) = configtest($fragment);
     ok($ok, "README.md line $ex->{line}: the ```apache example passes "
-            . "apache2 -t (checked at $how)")
-        or show("apache2 -t said:", $out, "the fragment as checked:", $fragment);
+            . "httpd -t (checked at $how)")
+        or show("httpd -t said:", $out, "the fragment as checked:", $fragment);
 }
 
 done_testing();

@@ -8,19 +8,12 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
-use Apache::TestRequest ();
-use HTTP::Response ();
-use IO::Select ();
-use JSON::PP ();
 
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use ExpectCfg;
+use ExpectTable;
 
-my $BODY = "errordoc test body\n";
-
-sub get  { my ($path, @lines) = @_;
-           return { vhost => 'cfg_errdoc', path => $path, expect => \@lines } }
+defaults(vhost => 'cfg_errdoc', body => "errordoc test body\n");
 
 my $local_doc = do {
     my $file = Apache::Test::vars('documentroot') . '/cfg/errdoc/417.txt';
@@ -31,7 +24,7 @@ my $local_doc = do {
 
 my @cases = (
     { name => 'no ErrorDocument: the module\'s JSON body',
-      req  => get('/plain/static', 'x-unk'),
+      req  => GET('/plain/static', 'x-unk'),
       want => { status => 417, ctype => 'application/json',
                 json => json_417(expect => 'x-unk', unmet => ['x-unk'],
                                  supported => ['100-continue']) } },
@@ -40,41 +33,42 @@ my @cases = (
     ## string
     ##
     { name => 'ErrorDocument 417 "string" replaces the JSON body',
-      req  => get('/string/static', 'x-unk'),
+      req  => GET('/string/static', 'x-unk'),
       want => { status => 417, body => 'cfg_errdoc: send it again without Expect',
                 outcome => 'rejected' } },
     { name => 'ErrorDocument 417 "string" replaces the Problem body',
-      req  => get('/string-problem/static', 'x-unk'),
+      req  => GET('/string-problem/static', 'x-unk'),
       want => { status => 417, body => 'cfg_errdoc: string beats Problem' } },
     { name => 'ErrorDocument 417 "string" replaces the HTML page',
-      req  => get('/string-html/static', 'x-unk'),
+      req  => GET('/string-html/static', 'x-unk'),
       want => { status => 417, body => 'cfg_errdoc: string beats HTML' } },
     { name => 'ErrorDocument 417 "string" for a refused 100-continue',
-      req  => { vhost => 'cfg_errdoc', method => 'POST', path => '/string-reject/static',
-                expect => ['100-continue'], body => $BODY },
+      req  => POST('/string-reject/static', '100-continue'),
       want => { status => 417, interim => '', connection => 'close',
                 body => 'cfg_errdoc: 100-continue refused here' } },
     { name => 'ErrorDocument 417 "string" for HEAD: headers only',
-      req  => { %{ get('/string/static', 'x-unk') }, method => 'HEAD' },
+      req  => HEAD('/string/static', 'x-unk'),
       want => { status => 417, body => '' } },
     { name => 'ErrorDocument 417 "string" set for the host applies to its scopes',
-      req  => { vhost => 'cfg_errdoc_host', path => '/any/static', expect => ['x-unk'] },
+      vhost => 'cfg_errdoc_host',
+      req  => GET('/any/static', 'x-unk'),
       want => { status => 417, body => 'cfg_errdoc_host: host-wide text' } },
     { name => 'host-wide ErrorDocument beats a <Location> ExpectErrorFormat Problem',
-      req  => { vhost => 'cfg_errdoc_host', path => '/problem/static', expect => ['x-unk'] },
+      vhost => 'cfg_errdoc_host',
+      req  => GET('/problem/static', 'x-unk'),
       want => { status => 417, body => 'cfg_errdoc_host: host-wide text' } },
 
     ##
     ## local URL: served once, the decision is not taken again
     ##
     { name => 'ErrorDocument 417 /local/url: the document, status kept',
-      req  => get('/local/static', 'x-unk'),
+      req  => GET('/local/static', 'x-unk'),
       want => { status => 417, body => $local_doc } },
     { name => 'ErrorDocument 417 /local/url for HEAD: headers only',
-      req  => { %{ get('/local/static', 'x-unk') }, method => 'HEAD' },
+      req  => HEAD('/local/static', 'x-unk'),
       want => { status => 417, body => '' } },
     { name => 'ErrorDocument 417 to a CGI: runs once, sees the first request\'s outcome',
-      req  => get('/local-cgi/static', 'x-unk'),
+      req  => GET('/local-cgi/static', 'x-unk'),
       want => { status => 417,
                 cgi_env => { REDIRECT_STATUS => '417',
                              REDIRECT_EXPECT_OUTCOME => 'rejected' } } },
@@ -83,7 +77,7 @@ my @cases = (
     ## remote URL
     ##
     { name => 'ErrorDocument 417 http://remote/url: a redirect',
-      req  => get('/remote/static', 'x-unk'),
+      req  => GET('/remote/static', 'x-unk'),
       want => { status => 302,
                 header => [Location => 'http://errdoc.example.invalid/expect-help'] } },
 
@@ -91,7 +85,7 @@ my @cases = (
     ## ExpectErrorFormat HTML without ErrorDocument
     ##
     { name => 'ExpectErrorFormat HTML: httpd\'s stock 417 page',
-      req  => get('/html/static', 'x-unk'),
+      req  => GET('/html/static', 'x-unk'),
       want => { status => 417, ctype => 'text/html; charset=iso-8859-1', clen => 1,
                 body_like => qr{\A<!DOCTYPE HTML PUBLIC [^>]*>\n<html><head>\n<title>417 Expectation Failed</title>\n</head><body>\n<h1>Expectation Failed</h1>\n<p>The expectation given in the Expect request-header\nfield could not be met by this server\.\n}
       } },
@@ -99,4 +93,4 @@ my @cases = (
 
 plan tests => count_checks(@cases);
 
-run_case($_) for @cases;
+run_cases(@cases);

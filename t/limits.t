@@ -22,82 +22,83 @@
 #
 # "Accepted" means stock went on to its own Expect check (and answered its
 # HTML 417 for anything but the exact "100-continue"); mod_expect then
-# answers by its own rules, which each row names.
+# answers by its own rules, which each row names: its JSON 417 (with the
+# unmet members where they matter), httpd's own 400 page, or the file.
 use strict;
 use warnings FATAL => 'all';
 
+use Apache::Test qw(-withtestmore);
+
 use FindBin;
 use lib "$FindBin::Bin/lib";
-
-use Apache::Test qw(-withtestmore);
-use Apache::TestRequest ();
-use JSON::PP ();
-use ExpectConn ();
+use ExpectTable;
 
 my $get = "GET /proto/index.txt HTTP/1.1\r\nHost: localhost\r\n";
 
 sub line { my ($name, $total, $fill) = @_; "$name: " . ($fill x ($total - length($name) - 2)) . "\r\n" }
 
-my @rows = (
-    # name, vhost, request, status, JSON "unmet" (for a 417)
-    ['Expect line of 257 bytes (stock: accepted)', 'proto_limits',
-     $get . line(Expect => 257, 'a') . "\r\n", 417, ['a' x 249]],
-    ['Expect line of 258 bytes (stock: 400)', 'proto_limits',
-     $get . line(Expect => 258, 'a') . "\r\n", 400],
-    ['other field line of 257 bytes (stock: accepted)', 'proto_limits',
-     $get . line('X-Other' => 257, 'a') . "Expect: 100-continue\r\n\r\n", 200],
-    ['other field line of 258 bytes (stock: 400)', 'proto_limits',
-     $get . line('X-Other' => 258, 'a') . "Expect: 100-continue\r\n\r\n", 400],
-    ['two Expect lines merging to 256 bytes (stock: accepted)', 'proto_limits',
-     $get . "Expect: " . ('c' x 127) . "\r\nExpect: " . ('d' x 127) . "\r\n\r\n",
-     417, ['c' x 127, 'd' x 127]],
-    ['two Expect lines merging to 257 bytes (stock: 400)', 'proto_limits',
-     $get . "Expect: " . ('c' x 127) . "\r\nExpect: " . ('d' x 128) . "\r\n\r\n", 400],
-    ['Expect lines of 100-continue merging past the limit (stock: 400)', 'proto_limits',
-     $get . ("Expect: 100-continue, 100-continue, 100-continue, 100-continue\r\n" x 5) . "\r\n",
-     400],
-    ['obs-fold Expect just within the limit (stock: accepted)', 'proto_limits',
-     $get . "Expect: " . ('a' x 120) . "\r\n " . ('b' x 125) . "\r\n\r\n", 417],
-    ['obs-fold Expect just past the limit (stock: 400)', 'proto_limits',
-     $get . "Expect: " . ('a' x 120) . "\r\n " . ('b' x 126) . "\r\n\r\n", 400],
-    ['obs-fold Expect with wide indent, within (stock: accepted)', 'proto_limits',
-     $get . "Expect: " . ('a' x 120) . "\r\n   " . ('b' x 125) . "\r\n\r\n", 417],
-    ['obs-fold Expect with wide indent, past (stock: 400)', 'proto_limits',
-     $get . "Expect: " . ('a' x 120) . "\r\n   " . ('b' x 126) . "\r\n\r\n", 400],
-    ['8 field lines, 7 of them Expect: 100-continue (stock: accepted)', 'proto_limits',
-     $get . ("Expect: 100-continue\r\n" x 7) . "\r\n", 200],
-    ['9 field lines, 8 of them Expect (stock: 400)', 'proto_limits',
-     $get . ("Expect: 100-continue\r\n" x 8) . "\r\n", 400],
-    ['9 field lines, Expect last (stock: 400)', 'proto_limits',
-     $get . join('', map { "X-F$_: v\r\n" } 1 .. 7) . "Expect: x-unknown\r\n\r\n", 400],
-    ['8 field lines, Expect last (stock: accepted)', 'proto_limits',
-     $get . join('', map { "X-F$_: v\r\n" } 1 .. 6) . "Expect: x-unknown\r\n\r\n", 417,
-     ['x-unknown']],
-    ['default limit: Expect line of 8191 bytes (stock: accepted)', 'proto_defer',
-     $get . line(Expect => 8191, 'e') . "\r\n", 417],
-    ['default limit: Expect line of 8192 bytes (stock: 400)', 'proto_defer',
-     $get . line(Expect => 8192, 'e') . "\r\n", 400],
+defaults(vhost => 'proto_limits');
+
+my @cases = (
+    { name => 'Expect line of 257 bytes (stock: accepted)',
+      steps => [$get . line(Expect => 257, 'a') . "\r\n", FINAL],
+      want => { status => 417, ctype => 'application/json',
+                json_fields => { unmet => ['a' x 249] } } },
+    { name => 'Expect line of 258 bytes (stock: 400)',
+      steps => [$get . line(Expect => 258, 'a') . "\r\n", FINAL],
+      want => { status => 400, ctype => qr{^text/html} } },
+    { name => 'other field line of 257 bytes (stock: accepted)',
+      steps => [$get . line('X-Other' => 257, 'a') . "Expect: 100-continue\r\n\r\n", FINAL],
+      want => { status => 200, body => "hello\n" } },
+    { name => 'other field line of 258 bytes (stock: 400)',
+      steps => [$get . line('X-Other' => 258, 'a') . "Expect: 100-continue\r\n\r\n", FINAL],
+      want => { status => 400, ctype => qr{^text/html} } },
+    { name => 'two Expect lines merging to 256 bytes (stock: accepted)',
+      steps => [$get . "Expect: " . ('c' x 127) . "\r\nExpect: " . ('d' x 127) . "\r\n\r\n",
+                FINAL],
+      want => { status => 417, ctype => 'application/json',
+                json_fields => { unmet => ['c' x 127, 'd' x 127] } } },
+    { name => 'two Expect lines merging to 257 bytes (stock: 400)',
+      steps => [$get . "Expect: " . ('c' x 127) . "\r\nExpect: " . ('d' x 128) . "\r\n\r\n",
+                FINAL],
+      want => { status => 400, ctype => qr{^text/html} } },
+    { name => 'Expect lines of 100-continue merging past the limit (stock: 400)',
+      steps => [$get . ("Expect: 100-continue, 100-continue, 100-continue, 100-continue\r\n" x 5)
+                . "\r\n", FINAL],
+      want => { status => 400, ctype => qr{^text/html} } },
+    { name => 'obs-fold Expect just within the limit (stock: accepted)',
+      steps => [$get . "Expect: " . ('a' x 120) . "\r\n " . ('b' x 125) . "\r\n\r\n", FINAL],
+      want => { status => 417, ctype => 'application/json' } },
+    { name => 'obs-fold Expect just past the limit (stock: 400)',
+      steps => [$get . "Expect: " . ('a' x 120) . "\r\n " . ('b' x 126) . "\r\n\r\n", FINAL],
+      want => { status => 400, ctype => qr{^text/html} } },
+    { name => 'obs-fold Expect with wide indent, within (stock: accepted)',
+      steps => [$get . "Expect: " . ('a' x 120) . "\r\n   " . ('b' x 125) . "\r\n\r\n", FINAL],
+      want => { status => 417, ctype => 'application/json' } },
+    { name => 'obs-fold Expect with wide indent, past (stock: 400)',
+      steps => [$get . "Expect: " . ('a' x 120) . "\r\n   " . ('b' x 126) . "\r\n\r\n", FINAL],
+      want => { status => 400, ctype => qr{^text/html} } },
+    { name => '8 field lines, 7 of them Expect: 100-continue (stock: accepted)',
+      steps => [$get . ("Expect: 100-continue\r\n" x 7) . "\r\n", FINAL],
+      want => { status => 200, body => "hello\n" } },
+    { name => '9 field lines, 8 of them Expect (stock: 400)',
+      steps => [$get . ("Expect: 100-continue\r\n" x 8) . "\r\n", FINAL],
+      want => { status => 400, ctype => qr{^text/html} } },
+    { name => '9 field lines, Expect last (stock: 400)',
+      steps => [$get . join('', map { "X-F$_: v\r\n" } 1 .. 7) . "Expect: x-unknown\r\n\r\n", FINAL],
+      want => { status => 400, ctype => qr{^text/html} } },
+    { name => '8 field lines, Expect last (stock: accepted)',
+      steps => [$get . join('', map { "X-F$_: v\r\n" } 1 .. 6) . "Expect: x-unknown\r\n\r\n", FINAL],
+      want => { status => 417, ctype => 'application/json',
+                json_fields => { unmet => ['x-unknown'] } } },
+    { name => 'default limit: Expect line of 8191 bytes (stock: accepted)', vhost => 'proto_defer',
+      steps => [$get . line(Expect => 8191, 'e') . "\r\n", FINAL],
+      want => { status => 417, ctype => 'application/json' } },
+    { name => 'default limit: Expect line of 8192 bytes (stock: 400)', vhost => 'proto_defer',
+      steps => [$get . line(Expect => 8192, 'e') . "\r\n", FINAL],
+      want => { status => 400, ctype => qr{^text/html} } },
 );
 
-plan tests => 2 * @rows + grep({ defined $_->[4] } @rows),
-    need_module('expect');
+plan tests => count_checks(@cases), need_module('expect');
 
-for my $row (@rows) {
-    my ($name, $vhost, $request, $code, $unmet) = @$row;
-    my $c = ExpectConn->new($vhost);
-    $c->send($request);
-    my ($res) = $c->final;
-    is $res && $res->code, $code, "$name: $code";
-    my $type = $res ? ($res->header('Content-Type') // '') : '';
-    if ($code == 417) {
-        is $type, 'application/json', "$name: mod_expect's JSON 417";
-    } elsif ($code == 400) {
-        like $type, qr{^text/html}, "$name: httpd's own 400 page";
-    } else {
-        is $res && $res->content, "hello\n", "$name: the file";
-    }
-    if (defined $unmet) {
-        my $doc = $res && eval { JSON::PP->new->decode($res->content) } || {};
-        is_deeply $doc->{unmet}, $unmet, "$name: JSON unmet";
-    }
-}
+run_cases(@cases);

@@ -15,24 +15,16 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
-use Apache::TestRequest ();
-use HTTP::Response ();
-use IO::Select ();
-use JSON::PP ();
 
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use ExpectCfg;
+use ExpectTable;
 
 my $BODY = "merge test body\n";
 my $LEN  = length $BODY;
 my $HTML_TYPE = 'text/html; charset=iso-8859-1';
 
-sub get  { my ($vhost, $path, @lines) = @_;
-           return { vhost => $vhost, path => $path, expect => \@lines } }
-sub post { my ($vhost, $path, @lines) = @_;
-           return { vhost => $vhost, method => 'POST', path => $path,
-                    expect => \@lines, body => $BODY } }
+defaults(vhost => 'cfg_merge', body => $BODY);
 
 my $OUTER = 'Outer message';
 my $B     = 'Message of cfg_merge_b';
@@ -42,7 +34,7 @@ my $B_SUP = ['100-continue', 'x-b1', 'x-b2'];
 sub refused_100 {
     my ($name, $path, %json) = @_;
     return { name => "$name: 100-continue refused",
-             req  => post(cfg_merge => $path, '100-continue'),
+             req  => POST($path, '100-continue'),
              want => { status => 417, interim => '', outcome => 'rejected',
                        json => ($json{format} || 'problem') eq 'json'
                            ? json_417(error => $json{message} || $OUTER,
@@ -54,14 +46,14 @@ sub refused_100 {
 }
 sub accepted {
     my ($name, $vhost, $path, $token) = @_;
-    return { name => "$name: $token accepted",
-             req  => get($vhost => $path, $token),
+    return { name => "$name: $token accepted", vhost => $vhost,
+             req  => GET($path, $token),
              want => { status => 200, outcome => 'accepted', seen => $token } };
 }
 sub ignored {
     my ($name, $vhost, $path, $token) = @_;
-    return { name => "$name: $token ignored",
-             req  => get($vhost => $path, $token),
+    return { name => "$name: $token ignored", vhost => $vhost,
+             req  => GET($path, $token),
              want => { status => 200, outcome => 'ignored', seen => undef } };
 }
 
@@ -79,14 +71,14 @@ my @cases = (
     refused_100('<Location> with only ExpectUnknown Reject',
                 '/loc-unknown/ok.txt', supported => ['x-outer']),
     { name => '<Location> with only ExpectUnknown Reject: unknown member refused',
-      req  => get(cfg_merge => '/loc-unknown/ok.txt', 'x-unk'),
+      req  => GET('/loc-unknown/ok.txt', 'x-unk'),
       want => { status => 417, ctype => 'application/problem+json',
                 json => problem_417(detail => $OUTER, expect => 'x-unk',
                                     unmet => ['x-unk'], supported => ['x-outer']) } },
     accepted('<Location> with only ExpectUnknown Reject', cfg_merge => '/loc-unknown/ok.txt', 'x-outer'),
 
     { name => '<Location> with only ExpectContinue Defer: 100-continue honoured',
-      req  => post(cfg_merge => '/loc-continue/ok.txt', '100-continue'),
+      req  => POST('/loc-continue/ok.txt', '100-continue'),
       want => { status => 200, interim => '100', outcome => 'continue',
                 seen => '100-continue' } },
     accepted('<Location> with only ExpectContinue Defer', cfg_merge => '/loc-continue/ok.txt', 'x-outer'),
@@ -135,30 +127,30 @@ my @cases = (
 
     accepted('nest/sub/.htaccess under <Directory nest>', cfg_merge => '/nest/sub/ok.txt', 'x-nest'),
     { name => 'nest/sub/.htaccess ExpectUnknown Reject: x-outer refused',
-      req  => get(cfg_merge => '/nest/sub/ok.txt', 'x-outer'),
+      req  => GET('/nest/sub/ok.txt', 'x-outer'),
       want => { status => 417,
                 json => problem_417(detail => $OUTER, expect => 'x-outer',
                                     unmet => ['x-outer'], supported => ['x-nest']) } },
     refused_100('nest/sub/.htaccess', '/nest/sub/ok.txt', supported => ['x-nest']),
 
     { name => '<Files imm.txt> in <Directory nest>: 100 Continue at once',
-      req  => post(cfg_merge => '/nest/sub/imm.txt', '100-continue'),
+      req  => POST('/nest/sub/imm.txt', '100-continue'),
       want => { status => 200, interim => '100', outcome => 'immediate', seen => undef } },
     { name => '<Files imm.txt> keeps the .htaccess and <Directory> settings',
-      req  => get(cfg_merge => '/nest/sub/imm.txt', 'x-outer'),
+      req  => GET('/nest/sub/imm.txt', 'x-outer'),
       want => { status => 417,
                 json => problem_417(detail => $OUTER, expect => 'x-outer', unmet => ['x-outer'],
                                     supported => ['100-continue', 'x-nest']) } },
 
     accepted('<Location> inside the nested tree', cfg_merge => '/nest/sub/loc.txt', 'x-loc'),
     { name => '<Location> ExpectAllow replaces the <Directory> list',
-      req  => get(cfg_merge => '/nest/sub/loc.txt', 'x-nest'),
+      req  => GET('/nest/sub/loc.txt', 'x-nest'),
       want => { status => 417,
                 json => problem_417(detail => $OUTER, expect => 'x-nest', unmet => ['x-nest'],
                                     supported => ['x-loc']) } },
 
     { name => 'nest/sub/deeper/.htaccess ExpectErrorFormat JSON keeps the rest',
-      req  => get(cfg_merge => '/nest/sub/deeper/ok.txt', 'x-outer'),
+      req  => GET('/nest/sub/deeper/ok.txt', 'x-outer'),
       want => { status => 417, ctype => 'application/json',
                 json => json_417(error => $OUTER, expect => 'x-outer', unmet => ['x-outer'],
                                  supported => ['x-nest']) } },
@@ -171,16 +163,16 @@ my @cases = (
     ## ExpectEngine Off is inherited too
     ##
     { name => '<Directory off>: httpd\'s HTML 417 for an unknown member',
-      req  => get(cfg_merge => '/off/ok.txt', 'x-unk'),
+      req  => GET('/off/ok.txt', 'x-unk'),
       want => { status => 417, ctype => $HTML_TYPE, outcome => undef } },
     { name => '<Directory off>: 100-continue honoured although the host says Reject',
-      req  => post(cfg_merge => '/off/ok.txt', '100-continue'),
+      req  => POST('/off/ok.txt', '100-continue'),
       want => { status => 200, interim => '100', outcome => undef } },
     { name => 'off/inner/.htaccess without ExpectEngine: still off, x-foo refused by httpd',
-      req  => get(cfg_merge => '/off/inner/ok.txt', 'x-foo'),
+      req  => GET('/off/inner/ok.txt', 'x-foo'),
       want => { status => 417, ctype => $HTML_TYPE, outcome => undef } },
     { name => 'off/inner/.htaccess without ExpectEngine: still off, 100-continue honoured',
-      req  => post(cfg_merge => '/off/inner/ok.txt', '100-continue'),
+      req  => POST('/off/inner/ok.txt', '100-continue'),
       want => { status => 200, interim => '100', outcome => undef } },
     refused_100('off/on/.htaccess ExpectEngine On', '/off/on/ok.txt', supported => ['x-outer']),
     accepted('off/on/.htaccess ExpectEngine On', cfg_merge => '/off/on/ok.txt', 'x-outer'),
@@ -189,34 +181,40 @@ my @cases = (
     ## cfg_merge_b: the other values, one directive per <Location>
     ##
     { name => 'host b: unknown member refused',
-      req  => get(cfg_merge_b => '/base/static', 'x-unk'),
+      vhost => 'cfg_merge_b',
+      req  => GET('/base/static', 'x-unk'),
       want => { status => 417, ctype => 'application/problem+json',
                 json => problem_417(detail => $B, expect => 'x-unk', unmet => ['x-unk'],
                                     supported => $B_SUP) } },
     { name => 'host b: 100 Continue at once',
-      req  => post(cfg_merge_b => '/base/echo', '100-continue'),
+      vhost => 'cfg_merge_b',
+      req  => POST('/base/echo', '100-continue'),
       want => { status => 200, interim => '100', cgi_outcome => 'immediate',
                 cgi_expect => undef, cgi_bytes => $LEN } },
 
     { name => '<Location> with only ExpectContinue Defer: deferred',
-      req  => post(cfg_merge_b => '/only-continue/echo', '100-continue'),
+      vhost => 'cfg_merge_b',
+      req  => POST('/only-continue/echo', '100-continue'),
       want => { status => 200, interim => '100', cgi_outcome => 'continue',
                 cgi_expect => '100-continue', cgi_bytes => $LEN } },
     { name => '<Location> with only ExpectContinue Defer: the rest kept',
-      req  => get(cfg_merge_b => '/only-continue/static', 'x-unk'),
+      vhost => 'cfg_merge_b',
+      req  => GET('/only-continue/static', 'x-unk'),
       want => { status => 417,
                 json => problem_417(detail => $B, expect => 'x-unk', unmet => ['x-unk'],
                                     supported => $B_SUP) } },
     accepted('<Location> with only ExpectContinue Defer', cfg_merge_b => '/only-continue/static', 'x-b1'),
 
     { name => '<Location> with only ExpectAllow x-b3: x-b1 no longer allowed',
-      req  => get(cfg_merge_b => '/only-allow/static', 'x-b1'),
+      vhost => 'cfg_merge_b',
+      req  => GET('/only-allow/static', 'x-b1'),
       want => { status => 417,
                 json => problem_417(detail => $B, expect => 'x-b1', unmet => ['x-b1'],
                                     supported => ['100-continue', 'x-b3']) } },
     accepted('<Location> with only ExpectAllow x-b3', cfg_merge_b => '/only-allow/static', 'x-b3'),
     { name => '<Location> with only ExpectAllow x-b3: still Immediate',
-      req  => post(cfg_merge_b => '/only-allow/echo', '100-continue'),
+      vhost => 'cfg_merge_b',
+      req  => POST('/only-allow/echo', '100-continue'),
       want => { status => 200, interim => '100', cgi_outcome => 'immediate' } },
     ignored('nested <Location> with only ExpectUnknown Ignore', cfg_merge_b => '/only-allow/deeper/static', 'x-b1'),
     accepted('nested <Location> keeps the outer <Location> list', cfg_merge_b => '/only-allow/deeper/static', 'x-b3'),
@@ -224,38 +222,45 @@ my @cases = (
     ignored('<Location> with only ExpectUnknown Ignore', cfg_merge_b => '/only-unknown/static', 'x-unk'),
     accepted('<Location> with only ExpectUnknown Ignore', cfg_merge_b => '/only-unknown/static', 'x-b2'),
     { name => '<Location> with only ExpectUnknown Ignore: still Immediate',
-      req  => post(cfg_merge_b => '/only-unknown/echo', '100-continue'),
+      vhost => 'cfg_merge_b',
+      req  => POST('/only-unknown/echo', '100-continue'),
       want => { status => 200, interim => '100', cgi_outcome => 'immediate' } },
 
     { name => '<Location> with only ExpectErrorFormat JSON: message and list kept',
-      req  => get(cfg_merge_b => '/only-format/static', 'x-unk'),
+      vhost => 'cfg_merge_b',
+      req  => GET('/only-format/static', 'x-unk'),
       want => { status => 417, ctype => 'application/json',
                 json => json_417(error => $B, expect => 'x-unk', unmet => ['x-unk'],
                                  supported => $B_SUP) } },
     { name => '<Location> with only ExpectErrorFormat JSON: still Immediate',
-      req  => post(cfg_merge_b => '/only-format/echo', '100-continue'),
+      vhost => 'cfg_merge_b',
+      req  => POST('/only-format/echo', '100-continue'),
       want => { status => 200, interim => '100', cgi_outcome => 'immediate' } },
 
     { name => '<Location> with only ExpectErrorMessage: format and list kept',
-      req  => get(cfg_merge_b => '/only-message/static', 'x-unk'),
+      vhost => 'cfg_merge_b',
+      req  => GET('/only-message/static', 'x-unk'),
       want => { status => 417, ctype => 'application/problem+json',
                 json => problem_417(detail => 'Inner message of cfg_merge_b', expect => 'x-unk',
                                     unmet => ['x-unk'], supported => $B_SUP) } },
     { name => '<Location> with only ExpectErrorMessage: still Immediate',
-      req  => post(cfg_merge_b => '/only-message/echo', '100-continue'),
+      vhost => 'cfg_merge_b',
+      req  => POST('/only-message/echo', '100-continue'),
       want => { status => 200, interim => '100', cgi_outcome => 'immediate' } },
 
     { name => '<Location> with only ExpectEngine On: everything kept',
-      req  => get(cfg_merge_b => '/only-engine/static', 'x-unk'),
+      vhost => 'cfg_merge_b',
+      req  => GET('/only-engine/static', 'x-unk'),
       want => { status => 417, ctype => 'application/problem+json',
                 json => problem_417(detail => $B, expect => 'x-unk', unmet => ['x-unk'],
                                     supported => $B_SUP) } },
     { name => '<Location> with only ExpectEngine On: still Immediate',
-      req  => post(cfg_merge_b => '/only-engine/echo', '100-continue'),
+      vhost => 'cfg_merge_b',
+      req  => POST('/only-engine/echo', '100-continue'),
       want => { status => 200, interim => '100', cgi_outcome => 'immediate' } },
     accepted('<Location> with only ExpectEngine On', cfg_merge_b => '/only-engine/static', 'x-b2'),
 );
 
 plan tests => count_checks(@cases);
 
-run_case($_) for @cases;
+run_cases(@cases);

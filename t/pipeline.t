@@ -9,20 +9,21 @@
 # A request that carried 100-continue may have a body on the way that the
 # server never asked for: the 417 closes the connection and nothing after it
 # is parsed as a request.
+#
+# Each case is one connection and one write of every request; want says
+# what must come back ("then": the response to the next request), and
+# "stock" what stock httpd 2.4.71 does with the same bytes.
 use strict;
 use warnings FATAL => 'all';
 
+use Apache::Test qw(-withtestmore);
+use Digest::MD5 qw(md5_hex);
+
 use FindBin;
 use lib "$FindBin::Bin/lib";
+use ExpectTable;
 
-use Apache::Test qw(-withtestmore);
-use Apache::TestRequest ();
-use Digest::MD5 qw(md5_hex);
-use JSON::PP ();
-use ExpectConn ();
-
-plan tests => 53, need_module('expect'), need_cgi, need_module('lua');
-
+# the bytes of a request: header block and body
 sub req {
     my ($method, $uri, $body, %h) = @_;
     my $head = "$method $uri HTTP/1.1\r\nHost: localhost\r\n";
@@ -32,10 +33,11 @@ sub req {
     return "$head\r\n" . ($body // '');
 }
 
-sub json { my $r = shift; my $d = $r && eval { JSON::PP->new->decode($r->content) }; $d || {} }
-
 my $get_index = req(GET => '/proto/index.txt');
+my $hello = { status => 200, body => "hello\n" };
 my $body = "field=" . ('v' x 4000);
+
+my @cases;
 
 # An unknown expectation with its body sent at once, and a request behind it
 # in the same write.
@@ -45,108 +47,72 @@ for my $case (['Content-Length body', req(POST => '/cgi/echo.pl', $body, Expect 
                                    Expect => 'x-unknown', 'Transfer-Encoding' => 'chunked')],
               ['200 KB body', req(POST => '/cgi/echo.pl', 'z' x 204800, Expect => 'x-unknown')]) {
     my ($name, $request) = @$case;
-    my $what = "unknown expectation, $name";
-    my $c = ExpectConn->new('proto_defer');
-    $c->send($request . $get_index);
-    my ($r, @interim) = $c->final;
-    is scalar(@interim), 0, "$what: no 100 Continue";
-    is $r && $r->code, 417, "$what: 417";
-    is_deeply json($r)->{unmet}, ['x-unknown'], "$what: JSON names the unmet expectation";
-    unlike $r ? ($r->header('Connection') // '') : 'none', qr/close/i,
-        "$what: connection not marked close";
-    my ($n) = $c->final;
-    is $n && $n->code, 200, "$what: the pipelined request is answered";
-    is $n && $n->content, "hello\n", "$what: ... with its own response";
+    push @cases,
+    { name  => "unknown expectation, $name", vhost => 'proto_defer',
+      stock => 'HTML 417, connection closed: the request behind it is lost',
+      steps => [$request . $get_index, FINAL],
+      want  => { interim => '', status => 417, json_fields => { unmet => ['x-unknown'] },
+                 connection_not => 'close', then => $hello } };
 }
 
-# Three requests in one write: the 417 in the middle does not disturb the
-# others.
-{
-    my $what = 'three pipelined requests';
-    my $c = ExpectConn->new('proto_defer');
-    $c->send($get_index
-             . req(POST => '/cgi/echo.pl', $body, Expect => 'x-one, x-two')
-             . req(GET => '/proto/early.lua'));
-    my ($a) = $c->final;
-    my ($b) = $c->final;
-    my ($z) = $c->final;
-    is $a && $a->code, 200, "$what: first answered";
-    is $a && $a->content, "hello\n", "$what: first is the static file";
-    is $b && $b->code, 417, "$what: second 417";
-    is_deeply json($b)->{unmet}, ['x-one', 'x-two'], "$what: second names both unmet members";
-    is $z && $z->code, 200, "$what: third answered";
-    like $z ? $z->content : '', qr/before the body was read/, "$what: third is early.lua";
-}
+push @cases,
+    # Three requests in one write: the 417 in the middle does not disturb
+    # the others.
+    { name  => 'three pipelined requests', vhost => 'proto_defer',
+      stock => '200, then HTML 417 and the connection closed: the third is lost',
+      steps => [$get_index
+                . req(POST => '/cgi/echo.pl', $body, Expect => 'x-one, x-two')
+                . req(GET => '/proto/early.lua'), FINAL],
+      want  => { %$hello,
+                 then => { status => 417, json_fields => { unmet => ['x-one', 'x-two'] },
+                           then => { status => 200,
+                                     body_like => qr/before the body was read/ } } } },
 
-# HEAD: the 417 has no body, so the next response starts right after its
-# header block.
-{
-    my $what = 'HEAD with an unknown expectation';
-    my $c = ExpectConn->new('proto_defer');
-    $c->send(req(HEAD => '/proto/index.txt', undef, Expect => 'x-unknown') . $get_index);
-    my ($r) = $c->final(head => 1);
-    is $r && $r->code, 417, "$what: 417";
-    is $r && $r->header('Content-Type'), 'application/json', "$what: JSON content type";
-    my ($n) = $c->final;
-    is $n && $n->code, 200, "$what: the pipelined request is answered";
-    is $n && $n->content, "hello\n", "$what: ... and no 417 body bytes precede it";
-}
+    # HEAD: the 417 has no body, so the next response starts right after
+    # its header block.
+    { name  => 'HEAD with an unknown expectation', vhost => 'proto_defer',
+      stock => 'HTML 417 (headers only), connection closed',
+      steps => [req(HEAD => '/proto/index.txt', undef, Expect => 'x-unknown') . $get_index,
+                READ_HEAD],
+      want  => { status => 417, ctype => 'application/json', then => $hello } },
 
-# An allowed extension with its body: the request proceeds, the handler sees
-# the member, and the connection lives on.
-{
-    my $what = 'allowed extension';
-    my $c = ExpectConn->new('proto_allow');
-    $c->send(req(POST => '/cgi/echo.pl', $body, Expect => 'x-trace') . $get_index);
-    my ($r) = $c->final;
-    my $j = json($r);
-    is $r && $r->code, 200, "$what: 200";
-    is $j->{expect}, 'x-trace', "$what: handler sees Expect: x-trace";
-    is $j->{outcome}, 'accepted', "$what: EXPECT_OUTCOME=accepted";
-    is $j->{bytes}, length $body, "$what: every body byte reached the handler";
-    is $j->{md5}, md5_hex($body), "$what: body intact";
-    my ($n) = $c->final;
-    is $n && $n->code, 200, "$what: the pipelined request is answered";
-    is $n && $n->content, "hello\n", "$what: ... with its own response";
-}
+    # An allowed extension with its body: the request proceeds, the handler
+    # sees the member, and the connection lives on.
+    { name  => 'allowed extension', vhost => 'proto_allow',
+      stock => 'HTML 417, connection closed',
+      steps => [req(POST => '/cgi/echo.pl', $body, Expect => 'x-trace') . $get_index, FINAL],
+      want  => { status => 200,
+                 echo => { expect => 'x-trace', outcome => 'accepted',
+                           bytes => length $body, md5 => md5_hex($body) },
+                 then => $hello } },
 
-# KeepAlive Off: the 417 closes the connection as any response would.
-{
-    my $what = 'KeepAlive Off';
-    my $c = ExpectConn->new('proto_nokeepalive');
-    $c->send(req(POST => '/cgi/echo.pl', $body, Expect => 'x-unknown') . $get_index);
-    my ($r) = $c->final;
-    is $r && $r->code, 417, "$what: 417";
-    like $r ? ($r->header('Connection') // '') : '', qr/\bclose\b/i, "$what: Connection: close";
-    is ExpectConn::escape($c->rest), '', "$what: the pipelined request is not answered";
-    ok $c->{eof}, "$what: the server closed the connection";
-}
+    # KeepAlive Off: the 417 closes the connection as any response would.
+    { name  => 'KeepAlive Off', vhost => 'proto_nokeepalive',
+      stock => 'HTML 417, connection closed',
+      steps => [req(POST => '/cgi/echo.pl', $body, Expect => 'x-unknown') . $get_index, FINAL],
+      want  => { status => 417, connection => 'close', closed => 1 } };
 
 # 100-continue refused while the client sent the body anyway: the server did
 # not ask for those bytes, so it closes instead of parsing them.
-for my $case (['proto_reject', '100-continue', 'ExpectContinue Reject'],
-              ['proto_defer', '100-continue, x-unknown', 'unknown member beside 100-continue']) {
-    my ($vhost, $expect, $name) = @$case;
-    my $what = "$name, body sent at once";
-    my $c = ExpectConn->new($vhost);
-    $c->send(req(POST => '/cgi/echo.pl', $body, Expect => $expect) . $get_index);
-    my ($r, @interim) = $c->final;
-    is scalar(@interim), 0, "$what: no 100 Continue";
-    is $r && $r->code, 417, "$what: 417";
-    like $r ? ($r->header('Connection') // '') : '', qr/\bclose\b/i, "$what: Connection: close";
-    is ExpectConn::escape($c->rest), '', "$what: nothing after the 417 is answered";
-    ok $c->{eof}, "$what: the server closed the connection";
+for my $case (['proto_reject', '100-continue', 'ExpectContinue Reject',
+               'served, then the request behind it is answered (there is no Reject)'],
+              ['proto_defer', '100-continue, x-unknown', 'unknown member beside 100-continue',
+               'HTML 417, connection closed']) {
+    my ($vhost, $expect, $name, $stock) = @$case;
+    push @cases,
+    { name  => "$name, body sent at once", vhost => $vhost, stock => $stock,
+      steps => [req(POST => '/cgi/echo.pl', $body, Expect => $expect) . $get_index, FINAL],
+      want  => { interim => '', status => 417, connection => 'close', closed => 1 } };
 }
 
-# ExpectEngine Off: httpd's own answer to an unknown expectation, which
-# closes the connection.
-{
-    my $what = 'ExpectEngine Off, unknown expectation';
-    my $c = ExpectConn->new('proto_off');
-    $c->send(req(POST => '/cgi/echo.pl', $body, Expect => 'x-unknown') . $get_index);
-    my ($r) = $c->final;
-    is $r && $r->code, 417, "$what: 417";
-    like $r ? ($r->header('Content-Type') // '') : '', qr{^text/html}, "$what: httpd's HTML page";
-    is ExpectConn::escape($c->rest), '', "$what: the pipelined request is not answered (stock)";
-    ok $c->{eof}, "$what: the server closed the connection (stock)";
-}
+push @cases,
+    # ExpectEngine Off: httpd's own answer to an unknown expectation, which
+    # closes the connection.
+    { name  => 'ExpectEngine Off, unknown expectation', vhost => 'proto_off',
+      stock => 'the same (this is stock behaviour)',
+      steps => [req(POST => '/cgi/echo.pl', $body, Expect => 'x-unknown') . $get_index, FINAL],
+      want  => { status => 417, ctype => qr{^text/html}, closed => 1 } };
+
+plan tests => count_checks(@cases), need_module('expect'), need_cgi, need_module('lua');
+
+run_cases(@cases);

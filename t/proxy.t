@@ -6,61 +6,105 @@
 # never sends 100 Continue, and it records the header fields and the body
 # (size, MD5) of every request that reaches it, tagged by X-Test-Id.
 # Assertions are on that record and on the client's trace, never on time.
+# Each row says what stock httpd does: it answers every Expect but
+# 100-continue with its HTML 417 before the proxy runs, so no extension
+# ever reaches a backend.
 use strict;
 use warnings FATAL => 'all';
-
-use FindBin ();
-use lib "$FindBin::Bin/backend";
 
 use Apache::Test qw(-withtestmore);
 use Digest::MD5 ();
 use File::Temp qw(tempdir);
-use JSON::PP ();
-use H2Proxy qw(url curl nghttp have_tool write_data index_of
-               backend_start backend_stop backend_records);
 
-plan tests => 78;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use ExpectTable;
+use ExpectTools qw(url curl nghttp have_tool write_data
+                   backend_start backend_stop backend_records);
 
-my $json = JSON::PP->new;
 my $dir = tempdir(CLEANUP => 1);
 my $record = "$dir/record.jsonl";
-
-ok(have_tool('curl'), 'curl is installed');
-ok(have_tool('nghttp'), 'nghttp (nghttp2-client) is installed');
-
-my $be = eval { backend_start($record, 300) };
-ok($be, 'the backend is listening') or diag($@);
+my $be;
 END { backend_stop($be) if $be }
 
 my $n = 0;
-my %sent;   # X-Test-Id => 1 when the request should reach the backend
+my (%reaches, @rejected);   # X-Test-Id => whether the request reaches the backend
 
-# One request with curl; every request carries a unique X-Test-Id.
-sub request {
-    my ($vhost, $reaches, @args) = @_;
-    my $id = sprintf 'px-%02d', ++$n;
-    $sent{$id} = $reaches;
-    my $r = curl('-H', "X-Test-Id: $id", @args, url($vhost, "/px/$id"));
-    $r->{id} = $id;
-    return $r;
-}
-
+# What the backend recorded of the request with this X-Test-Id.
 sub seen {
     my $id = shift;
     my @r = grep { ($_->{test_id} || '') eq $id } backend_records($record);
     return $r[0];
 }
 
-sub decode {
-    my $v = eval { $json->decode($_[0]) };
-    return ref $v eq 'HASH' ? $v : {};
+# A request through the proxy with curl, under a new X-Test-Id; $reaches
+# says whether it should get to the backend.
+sub proxied {
+    my ($vhost, $reaches, @args) = @_;
+    my $id = sprintf 'px-%02d', ++$n;
+    $reaches{$id} = $reaches;
+    push @rejected, $id unless $reaches;
+    return sub {
+        my $r = curl('-H', "X-Test-Id: $id", @args, url($vhost, "/px/$id"));
+        $r->{seen} = seen($id);
+        return $r;
+    };
 }
+
+# backend => { reached => 1, key => value, ... }: what the backend recorded
+my %backend_label = (
+    reached  => sub { 'the request reached the backend' },
+    expect   => sub { 'Expect at the backend is ' . ($_[0] // 'absent') },
+    bytes    => sub { "the backend received all $_[0] bytes" },
+    md5      => sub { '... and the same bytes (MD5)' },
+    complete => sub { '... and the whole announced body' },
+    protocol => sub { "the backend got $_[0]" },
+);
+define backend => sub {
+    my $want = shift;
+    return map { my $k = $_;
+                 $k eq 'reached'
+                 ? +{ label => $backend_label{$k}->(), want => 1, cmp => 'ok',
+                      got => sub { $_[0]{seen} } }
+                 : +{ label => $backend_label{$k}->($want->{$k}), want => $want->{$k},
+                      ($k eq 'complete' ? (cmp => 'ok') : ()),
+                      got => sub { ($_[0]{seen} || {})->{$k} } } }
+           grep { exists $want->{$_} } qw(reached expect bytes md5 complete protocol);
+};
+define tools => sub {
+    return map { my $tool = $_;
+                 +{ label => "$tool is installed", want => 1, cmp => 'ok',
+                    got => sub { have_tool($tool) } } } @{ $_[0] };
+};
+define listening => sub {
+    return { label => 'the backend is listening', want => 1, cmp => 'ok',
+             got => sub { $_[0]{be} }, diag => sub { $_[0]{error} } };
+};
+define never_reached => sub {
+    return map { my $id = $_;
+                 +{ label => "rejected request $id never reached the backend", want => 1,
+                    cmp => 'ok', got => sub { !$_[0]{count}{$id} } } } @{ $_[0] };
+};
+define exactly_accepted => sub {
+    return ({ label => 'the backend saw exactly the accepted requests',
+              want => [ sort grep { $reaches{$_} } keys %reaches ],
+              got => sub { [ sort grep { length } keys %{ $_[0]{count} } ] } },
+            { label => 'each of them once', want => 1, cmp => 'ok',
+              got => sub { !grep { $_ > 1 } values %{ $_[0]{count} } } });
+};
+
+my @cases = (
+    { name => 'setup',
+      run  => sub { $be = eval { backend_start($record, 300) };
+                    +{ be => $be, error => $@ } },
+      want => { tools => [qw(curl nghttp)], listening => 1 } },
+);
 
 ##
 ## 1. Extension expectations: accepted ones reach the backend in Expect,
 ##    ignored and rejected ones do not
 ##
-my @cases = (
+for my $case (
     # [ what, vhost, Expect, status, outcome, Expect at the backend ]
     [ 'no Expect',                          'px_allow',  undef,
       200, undef,      undef ],
@@ -79,28 +123,17 @@ my @cases = (
       200, 'accepted', 'x-trace' ],
     [ 'only unknown members, ignored',      'px_ignore', 'x-unknown, x-other=1',
       200, 'ignored',  undef ],
-);
-my @rejected;
-for my $case (@cases) {
+) {
     my ($what, $vhost, $expect, $status, $outcome, $backend) = @$case;
-    my $r = request($vhost, $status == 200,
-                    defined $expect ? ('-H', "Expect: $expect") : ());
-    is($r->{status}, $status, "$what: $status");
-    is($r->{header}{'x-outcome'}, $outcome,
-       "$what: EXPECT_OUTCOME " . ($outcome // 'unset'));
-    if ($status == 200) {
-        my $seen = seen($r->{id});
-        ok($seen, "$what: the request reached the backend");
-        is($seen && $seen->{expect}, $backend,
-           "$what: Expect at the backend is " . ($backend // 'absent'));
-    }
-    else {
-        push @rejected, $r->{id};
-        is($r->{header}{'content-type'}, 'application/json',
-           "$what: the 417 is JSON");
-        my $j = decode($r->{body});
-        is_deeply($j->{unmet}, ['x-unknown'], "$what: \"unmet\" is x-unknown");
-    }
+    push @cases,
+    { name => $what,
+      stock => defined $expect ? 'HTML 417 before mod_proxy: nothing reaches the backend'
+                               : 'the same',
+      run  => proxied($vhost, $status == 200, defined $expect ? ('-H', "Expect: $expect") : ()),
+      want => { status => $status, outcome => $outcome,
+                $status == 200
+                ? (backend => { reached => 1, expect => $backend })
+                : (ctype => 'application/json', json_fields => { unmet => ['x-unknown'] }) } };
 }
 
 ##
@@ -117,97 +150,75 @@ my $md5 = do {
 # body; with a long wait, a body that arrives at all was released by a 100.
 my @upload = ('--expect100-timeout', 50, '--data-binary', "\@$data");
 
-sub upload_checks {
-    my ($what, $r, $outcome, $backend_expect) = @_;
-    is($r->{status}, 200, "$what: final status 200")
-        or diag($r->{trace});
-    is_deeply($r->{statuses}, [100, 200], "$what: the client got 100, then 200");
-    like($r->{trace},
-         qr/^< HTTP\/1\.1 100 Continue.*^\* We are completely uploaded and fine.*^< HTTP\/1\.1 200/ms,
-         "$what: trace shows 100 Continue, then the body sent, then 200");
-    is($r->{header}{'x-outcome'}, $outcome, "$what: EXPECT_OUTCOME $outcome");
-    my $seen = seen($r->{id});
-    ok($seen, "$what: the request reached the backend");
-    $seen ||= {};
-    is($seen->{bytes}, $size, "$what: the backend received all $size bytes");
-    is($seen->{md5}, $md5, "$what: ... and the same bytes (MD5)");
-    ok($seen->{complete}, "$what: ... and the whole announced body");
-    is($seen->{expect}, $backend_expect,
-       "$what: Expect at the backend is " . ($backend_expect // 'absent')
-       . ' (no 100-continue exchange with the backend)');
-}
-
-{
-    my $r = request('px_immediate', 1, '-H', 'Expect: 100-continue', @upload);
-    upload_checks('Immediate, 1.5 MiB upload', $r, 'immediate', undef);
-}
-{
-    my $r = request('px_immediate', 1, '-H', 'Expect: 100-continue, x-trace',
-                    @upload);
-    upload_checks('Immediate, upload with an allowed extension', $r,
-                  'immediate', 'x-trace');
-}
-{
-    my $r = request('px_defer_off', 1, '-H', 'Expect: 100-continue', @upload);
-    upload_checks('Defer with Proxy100Continue Off, 1.5 MiB upload', $r,
-                  'continue', undef);
+for my $case (
+    # [ what, vhost, Expect, outcome, Expect at the backend ]
+    [ 'Immediate, 1.5 MiB upload', 'px_immediate', '100-continue', 'immediate', undef ],
+    [ 'Immediate, upload with an allowed extension', 'px_immediate',
+      '100-continue, x-trace', 'immediate', 'x-trace' ],
+    [ 'Defer with Proxy100Continue Off, 1.5 MiB upload', 'px_defer_off', '100-continue',
+      'continue', undef ],
+) {
+    my ($what, $vhost, $expect, $outcome, $backend) = @$case;
+    push @cases,
+    { name => $what,
+      stock => $expect eq '100-continue'
+               ? "no ExpectContinue there: the 100 is left to mod_proxy_http's own exchange"
+               : 'HTML 417 before mod_proxy',
+      run  => proxied($vhost, 1, '-H', "Expect: $expect", @upload),
+      # no 100-continue exchange with the backend: Expect there is only
+      # what was allowed
+      want => { status => 200, statuses => [100, 200], outcome => $outcome,
+                trace_like => ['the trace shows 100 Continue, then the body sent, then 200'
+                                   => qr/^< HTTP\/1\.1 100 Continue.*^\* We are completely uploaded and fine.*^< HTTP\/1\.1 200/ms],
+                backend => { reached => 1, bytes => $size, md5 => $md5, complete => 1,
+                             expect => $backend } } };
 }
 
 ##
 ## 3. HTTP/2 client, HTTP/1.1 backend
 ##
-{
-    my $r = request('px_allow', 1, '--http2-prior-knowledge',
-                    '-H', 'Expect: x-trace');
-    is($r->{protocol}, 'HTTP/2', 'h2c client through the proxy: HTTP/2 response');
-    is($r->{status}, 200, 'h2c client, allowed extension: 200');
-    is($r->{header}{'x-outcome'}, 'accepted', 'h2c client: EXPECT_OUTCOME accepted');
-    my $seen = seen($r->{id}) || {};
-    is($seen->{protocol}, 'HTTP/1.1', 'h2c client: the backend got HTTP/1.1');
-    is($seen->{expect}, 'x-trace', 'h2c client: Expect x-trace at the backend');
-}
-{
-    my $r = request('px_allow', 0, '--http2-prior-knowledge',
-                    '-H', 'Expect: x-unknown');
-    is($r->{status}, 417, 'h2c client, unknown expectation: 417');
-    push @rejected, $r->{id};
-}
+push @cases,
+    { name => 'h2c client, allowed extension', stock => 'HTML 417 before mod_proxy',
+      run  => proxied('px_allow', 1, '--http2-prior-knowledge', '-H', 'Expect: x-trace'),
+      want => { protocol => 'HTTP/2', status => 200, outcome => 'accepted',
+                backend => { protocol => 'HTTP/1.1', expect => 'x-trace' } } },
+    { name => 'h2c client, unknown expectation', stock => 'HTML 417 before mod_proxy',
+      run  => proxied('px_allow', 0, '--http2-prior-knowledge', '-H', 'Expect: x-unknown'),
+      want => { status => 417 } };
 {
     # h2c upload through Immediate: :status 100 before the client's DATA.
     my $id = sprintf 'px-%02d', ++$n;
-    $sent{$id} = 1;
-    my $nr = nghttp('--expect-continue', '-d', $data, '-H', "X-Test-Id: $id",
-                    '-H', 'Expect: x-trace', url('px_immediate', "/px/$id"));
-    my $ev = $nr->{events};
-    my $i100  = index_of($ev, qr/^status 100$/);
-    my $idata = index_of($ev, qr/^send DATA$/);
-    is($nr->{status}, 200, 'h2c upload through Immediate: 200')
-        or diag(join ', ', @$ev);
-    ok($i100 >= 0 && $idata > $i100,
-       'h2c upload through Immediate: :status 100 before the client sends DATA')
-        or diag(join ', ', @$ev);
-    my $seen = seen($id) || {};
-    is($seen->{bytes}, $size, 'h2c upload through Immediate: all bytes at the backend');
-    is($seen->{md5}, $md5, 'h2c upload through Immediate: same bytes (MD5)');
-    is($seen->{expect}, 'x-trace',
-       'h2c upload through Immediate: only the extension at the backend');
+    $reaches{$id} = 1;
+    push @cases,
+    { name => 'h2c upload through Immediate', stock => 'HTML 417 before mod_proxy',
+      run  => sub {
+          my $r = nghttp('--expect-continue', '-d', $data, '-H', "X-Test-Id: $id",
+                         '-H', 'Expect: x-trace', url('px_immediate', "/px/$id"));
+          $r->{seen} = seen($id);
+          return $r;
+      },
+      # only the extension reaches the backend
+      want => { status => 200,
+                events => [':status 100 before the client sends DATA'
+                               => [qr/^status 100$/, qr/^send DATA$/]],
+                backend => { bytes => $size, md5 => $md5, expect => 'x-trace' } } };
 }
 
 ##
 ## 4. Rejected requests never reached the backend; everything else did,
 ##    exactly once
 ##
-{
-    my @records = backend_records($record);
-    my %got;
-    $got{ $_->{test_id} // '' }++ for @records;
-    for my $id (@rejected) {
-        ok(!$got{$id}, "rejected request $id never reached the backend");
-    }
-    my @expected = sort grep { $sent{$_} } keys %sent;
-    is_deeply([ sort grep { length } keys %got ], \@expected,
-              'the backend saw exactly the accepted requests');
-    ok(!grep({ $_ > 1 } values %got), 'each of them once');
-}
+push @cases,
+    { name => 'the backend',
+      run  => sub {
+          my %count;
+          $count{ $_->{test_id} // '' }++ for backend_records($record);
+          backend_stop($be);
+          return { count => \%count };
+      },
+      want => { never_reached => [@rejected], exactly_accepted => 1 } };
 
-backend_stop($be);
+plan tests => count_checks(@cases), need_module('expect'), need_module('proxy_http'),
+    need_module('http2');
+
+run_cases(@cases);

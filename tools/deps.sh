@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # tools/deps.sh — make sure the packages that build, run and test mod_expect
-# are installed (Debian/Ubuntu).
+# are installed (Debian/Ubuntu). One group per make target:
 #
-#   tools/deps.sh build   apxs and httpd: enough for `make` and `make run`
-#   tools/deps.sh test    the above plus the Apache::Test suite's needs
-#   tools/deps.sh sanitize|fuzz|soak   what those make targets need
-#   tools/deps.sh matrix  the test packages plus what building httpd and
-#                         APR from source needs (make test-matrix)
+#   tools/deps.sh build   a compiler, apxs and httpd: `make`, `make run`
+#   tools/deps.sh run     the same as build
+#   tools/deps.sh test    build plus the Apache::Test suite's needs
+#   tools/deps.sh deb     what `make deb` needs (debhelper, dh_apache2)
+#   tools/deps.sh test-deb   deb plus what `make test-deb` needs
+#   tools/deps.sh bench|sanitize|fuzz|soak|interop   what those make targets need
+#   tools/deps.sh matrix  test plus what building httpd and APR from their
+#                         release sources needs (make test-matrix)
 #
 # Missing packages are installed with apt-get when running as root. Anyone
 # else gets the exact command to run and a non-zero exit status.
@@ -14,17 +17,36 @@ set -euo pipefail
 
 what=${1:-test}
 
-build_pkgs=(apache2 apache2-dev curl)
-# t/deb.t builds the Debian package (debhelper; dh_apache2 comes with apache2-dev)
-test_pkgs=(libapache2-mod-perl2 libwww-perl nghttp2-client
-           build-essential dpkg-dev fakeroot debhelper)
+build_pkgs=(build-essential apache2 apache2-dev curl)
+# Apache::Test comes with mod_perl's package; LWP and HTTP::Response with
+# libwww-perl; nghttp for the HTTP/2 tests
+test_pkgs=(libapache2-mod-perl2 libwww-perl nghttp2-client)
+
+# make deb: dpkg-buildpackage with debhelper; dh_apache2 comes with
+# apache2-dev on Debian 12 (in a package of its own, dh-apache2, where the
+# distribution has one)
+deb_pkgs=(build-essential dpkg-dev fakeroot debhelper apache2-dev)
+if ! command -v dh_apache2 >/dev/null 2>&1 &&
+   apt-cache show dh-apache2 >/dev/null 2>&1; then
+  deb_pkgs+=(dh-apache2)
+fi
+# make test-deb: the package against apache2's own tools (a2enmod,
+# apache2ctl), requests through t/lib's client (HTTP::Response)
+test_deb_pkgs=(apache2 libwww-perl)
 
 # make sanitize preloads gcc's libasan/libubsan into httpd
 sanitize_pkgs=(libgcc-12-dev)
-# make fuzz: libFuzzer comes with Debian's clang; lld links the targets
-fuzz_pkgs=(clang libclang-rt-14-dev lld)
+# make fuzz: libFuzzer comes with Debian's clang
+fuzz_pkgs=(clang libclang-rt-14-dev)
 # make soak: wrk for HTTP/1.1 load, h2load (nghttp2-client) for HTTP/2
 soak_pkgs=(wrk nghttp2-client curl)
+# make bench: wrk (HTTP/1.x load), valgrind (callgrind), h2load
+# (nghttp2-client) for h2c, ab (apache2-utils) to look at the request it sends
+bench_pkgs=(wrk valgrind nghttp2-client apache2-utils)
+# make interop: the real clients it drives (Java 17, Go, Node.js, Python
+# aiohttp, the AWS CLI), openssl for its certificate; all from Debian's archive
+interop_pkgs=(openjdk-17-jdk-headless golang-go nodejs python3 python3-aiohttp
+              awscli openssl ca-certificates curl)
 # make test-matrix builds httpd releases from their git trees (buildconf:
 # autoconf, libtool) against the system's APR (2.4.52+) or APR 1.6 from
 # source (2.4.37, whose APR-util needs expat); PCRE through pcre-config up to
@@ -35,23 +57,35 @@ matrix_pkgs=(build-essential autoconf automake libtool libtool-bin make xz-utils
              libnghttp2-dev zlib1g-dev libexpat1-dev liblua5.3-dev)
 
 case $what in
-  build)    pkgs=("${build_pkgs[@]}") ;;
+  build|run) pkgs=("${build_pkgs[@]}") ;;
   test)     pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  deb)      pkgs=("${deb_pkgs[@]}") ;;
+  test-deb) pkgs=("${deb_pkgs[@]}" "${test_deb_pkgs[@]}") ;;
+  bench)    pkgs=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
   sanitize) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${sanitize_pkgs[@]}") ;;
   fuzz)     pkgs=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   soak)     pkgs=("${build_pkgs[@]}" "${soak_pkgs[@]}") ;;
   matrix)   pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${matrix_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|sanitize|fuzz|soak|matrix" >&2; exit 2 ;;
+  interop)  pkgs=("${build_pkgs[@]}" "${interop_pkgs[@]}") ;;
+  *) echo "usage: $0 build|run|test|deb|test-deb|bench|sanitize|fuzz|soak|interop|matrix" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   # Not a Debian-style system: check the tools only and say what is needed.
+  case $what in
+    deb|test-deb) echo "deps: make $what needs a Debian-style system (dpkg, apt-get)" >&2; exit 1 ;;
+  esac
   missing=()
   command -v apxs >/dev/null 2>&1 || missing+=(apxs)
   if [ "$what" = test ]; then
     perl -MApache::Test -e1 2>/dev/null || missing+=(Apache::Test)
     perl -MLWP::UserAgent -e1 2>/dev/null || missing+=(LWP::UserAgent)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
+  fi
+  if [ "$what" = bench ]; then
+    for tool in wrk valgrind h2load; do
+      command -v $tool >/dev/null 2>&1 || missing+=($tool)
+    done
   fi
   if [ ${#missing[@]} -gt 0 ]; then
     echo "deps: missing ${missing[*]}; install them with your system's package manager" >&2

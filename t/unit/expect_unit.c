@@ -1,12 +1,15 @@
-/* Unit tests of mod_expect's pure section: the RFC 9110 list parser and
- * the JSON writer.  Built against the module source itself; the linker's
- * section garbage collection drops the httpd glue, so no server is needed.
- * Prints TAP.
+/* Unit tests of mod_expect's pure unit (expect_parse.c): the RFC 9110
+ * list parser and the JSON writer.  Linked with expect_parse.c and APR
+ * alone (mk/fuzz.mk, `make unit-build`); prints TAP.
  */
-#include "../../mod_expect.c"
-
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "apr_general.h"
+#include "apr_strings.h"
+
+#include "expect_parse.h"
 
 static int tests_run, tests_failed;
 

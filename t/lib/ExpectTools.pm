@@ -1,23 +1,28 @@
-package H2Proxy;
+package ExpectTools;
 
-# Helpers of t/http2.t and t/proxy.t: run real clients (curl, nghttp)
-# against the suite's server and read what they saw, and start and stop the
-# test backend (t/backend/backend.pl).
+# Real clients (curl, nghttp) against the suite's server, and the test
+# backend of t/proxy.t (t/backend/backend.pl); used by t/curl.t, t/http2.t,
+# t/proxy.t and t/lwp.t.
 #
-#   my $r = H2Proxy::curl('--http2-prior-knowledge', url('h2_defer', '/x'));
+#   my $r = curl('--http2-prior-knowledge', url('h2_defer', '/x'));
 #   $r->{status}, $r->{statuses}, $r->{header}{'content-type'},
-#   $r->{body}, $r->{trace}, $r->{exit}
+#   $r->{body}, $r->{trace}, $r->{exit}, $r->{size_upload}
 #
-#   my $n = H2Proxy::nghttp('--expect-continue', '-d', $file, $url);
+#   my $n = nghttp('--expect-continue', '-d', $file, $url);
 #   $n->{events}: the stream's events in the order nghttp printed them:
 #       'send HEADERS', 'send DATA', 'status 100', 'status 200',
 #       'recv RST_STREAM', ...
 #   $n->{header}: the final response's header fields (lower-case names)
-#   my $bytes = H2Proxy::nghttp_data(@args);   # the response body, exactly
+#   my $bytes = nghttp_data(@args);   # the response body, exactly
 #
-#   my $be = H2Proxy::backend_start($record_file);   # {pid, port}
-#   H2Proxy::backend_records($record_file);          # list of hashes
-#   H2Proxy::backend_stop($be);
+# Both records also hold res, the final response as an HTTP::Response
+# (status and header fields; for curl the body too), and body, so the
+# table runner's checks (status, ctype, outcome, echo, ...) apply to them;
+# this module adds the checks that read what the clients report.
+#
+#   my $be = backend_start($record_file);   # {pid, port}
+#   backend_records($record_file);          # list of hashes
+#   backend_stop($be);
 #
 # Every client run is bounded by GUARD seconds (coreutils timeout), so a
 # server that never answers makes a test fail instead of hang; no assertion
@@ -30,9 +35,11 @@ use Exporter qw(import);
 use File::Basename qw(dirname);
 use File::Spec::Functions qw(catfile);
 use File::Temp qw(tempdir);
+use HTTP::Response ();
 use IO::Select ();
-use JSON::PP ();
 use Apache::Test ();
+use ExpectJSON qw(json_decode);
+use ExpectTable qw(define);
 
 our @EXPORT_OK = qw(url curl nghttp nghttp_data have_tool write_data
                     backend_port backend_start backend_stop backend_records
@@ -104,13 +111,15 @@ sub slurp {
 }
 
 # curl -v with the response bodies and header blocks in files. statuses are
-# the status codes of every response block received (interim ones first).
+# the status codes of every response block received (interim ones first);
+# size_upload is the number of body bytes curl sent.
 sub curl {
     my @args = @_;
     my $n = ++$runs;
     my ($body, $head) = (catfile($tmp, "body-$n"), catfile($tmp, "head-$n"));
-    my ($exit, undef, $trace) =
-        run('curl', '-sS', '-v', '-o', $body, '-D', $head, @args);
+    my ($exit, $sizes, $trace) =
+        run('curl', '-sS', '-v', '-o', $body, '-D', $head,
+            '-w', '%{size_upload}', @args);
     my $headers = slurp($head);
     my @blocks = grep { /\S/ } split /\r?\n\r?\n/, $headers;
     my @statuses = map { m{^HTTP/\S+ (\d{3})} ? $1 : () } @blocks;
@@ -124,15 +133,28 @@ sub curl {
         }
     }
     my ($protocol) = @blocks ? $blocks[-1] =~ m{^(HTTP/\S+)} : ();
+    my $content = slurp($body);
     return {
-        exit     => $exit,
-        trace    => $trace,
-        body     => slurp($body),
-        statuses => \@statuses,
-        status   => $statuses[-1],
-        protocol => $protocol,
-        header   => \%header,
+        exit        => $exit,
+        trace       => $trace,
+        body        => $content,
+        statuses    => \@statuses,
+        status      => $statuses[-1],
+        protocol    => $protocol,
+        header      => \%header,
+        size_upload => $sizes,
+        res         => response($statuses[-1], \%header, $content),
+        interim     => [ @statuses[0 .. $#statuses - 1] ],
     };
+}
+
+# An HTTP::Response of a status, header fields and a body.
+sub response {
+    my ($status, $header, $content) = @_;
+    my $res = HTTP::Response->new($status);
+    $res->header($_ => $header->{$_}) for keys %$header;
+    $res->content($content // '');
+    return $res;
 }
 
 # nghttp -v (HTTP/2 over cleartext with prior knowledge for http:// URLs).
@@ -178,6 +200,9 @@ sub nghttp {
         statuses => \@statuses,
         status   => $statuses[-1],
         header   => \%header,
+        res      => response($statuses[-1], \%header, ''),
+        body     => '',    # -v mixes frames and data: nghttp_data() has the body
+        interim  => [ @statuses[0 .. $#statuses - 1] ],
     };
 }
 
@@ -211,7 +236,7 @@ sub backend_port {
 # $record; returns {pid, port} once it listens, or dies.
 sub backend_start {
     my ($record, $lifetime) = @_;
-    my $script = catfile(dirname(__FILE__), 'backend.pl');
+    my $script = catfile(dirname(__FILE__), '..', 'backend', 'backend.pl');
     my $port = backend_port();
     my $pid = open my $out, '-|', $^X, $script, '--port', $port,
                    '--record', $record, '--lifetime', $lifetime || 180
@@ -240,7 +265,100 @@ sub backend_stop {
 sub backend_records {
     my $record = shift;
     open my $fh, '<', $record or return ();
-    return map { JSON::PP::decode_json($_) } grep { /\S/ } <$fh>;
+    return map { json_decode($_) // {} } grep { /\S/ } <$fh>;
+}
+
+# ---------------------------------------------------------------- checks
+# What the clients report, for ExpectTable's want hashes.
+
+sub flag {
+    my ($yes, $no, $got) = @_;
+    return sub {
+        my $want = shift;
+        return { label => $want ? $yes : $no, want => $want ? 1 : 0,
+                 got => sub { $got->($_[0]) ? 1 : 0 } };
+    };
+}
+
+# curl's exit status (0: it did what it was asked)
+define exit => sub {
+    my $want = shift;
+    return { label => $want == 0 ? 'curl succeeds' : "curl exits with $want", want => $want,
+             got => sub { $_[0]{exit} } };
+};
+# the protocol of the final response (curl: 'HTTP/1.1', 'HTTP/2')
+define protocol => sub {
+    return { label => "answered over $_[0]", want => $_[0], got => sub { $_[0]{protocol} } };
+};
+# statuses => [100, 200]: every response block, interim ones first
+define statuses => sub {
+    return { label => 'response blocks ' . join(', then ', @{ $_[0] }), want => $_[0],
+             got => sub { $_[0]{statuses} } };
+};
+# from curl -v's trace
+define sent_expect => flag('curl sent Expect: 100-continue by itself', 'no Expect sent',
+                           sub { grep { /^> Expect: 100-continue\r?$/i } split /\n/, $_[0]{trace} });
+define got_100 => flag('curl got HTTP/1.1 100 Continue', 'no 100 Continue',
+                       sub { $_[0]{trace} =~ m{^< HTTP/1\.1 100 Continue\r?$}m });
+# "Done waiting for 100-continue" is curl's note that it gave up waiting
+define gave_up => flag('curl gave up waiting for the 100', 'curl never gave up waiting for the 100',
+                       sub { $_[0]{trace} =~ /Done waiting for 100-continue/ });
+# uploaded => N: curl sent N body bytes; uploaded_over => N: more than N
+# (a chunked upload counts the chunk framing too)
+define uploaded => sub {
+    my $want = shift;
+    return { label => $want ? 'curl uploaded the whole body' : 'curl uploaded nothing',
+             want => $want, got => sub { $_[0]{size_upload} } };
+};
+define uploaded_over => sub {
+    return { label => 'curl uploaded the whole body', want => $_[0], cmp => '>',
+             got => sub { $_[0]{size_upload} } };
+};
+# trace_like / trace_unlike / output_like => [what it shows => qr/.../, ...]
+# (output: everything nghttp -v printed, frames and data)
+for my $spec (['trace_like', 'trace', 'like'], ['trace_unlike', 'trace', 'unlike'],
+              ['output_like', 'output', 'like']) {
+    my ($name, $field, $cmp) = @$spec;
+    define $name => sub {
+        my @pairs = @{ $_[0] };
+        return map { my ($label, $re) = @pairs[2 * $_, 2 * $_ + 1];
+                     +{ label => $label, want => $re, cmp => $cmp,
+                        got => sub { $_[0]{$field} } } } 0 .. $#pairs / 2;
+    };
+}
+# events => [what it shows => spec, ...]: the order of nghttp's events.
+#   [qr/a/, qr/b/]           a, then b, both there
+#   { absent => qr/a/ }      a never happens
+#   { once => qr/a/ }        a happens exactly once
+#   { none_before => [qr/x/, qr/y/] }   y happens, and no x before it
+define events => sub {
+    my @pairs = @{ $_[0] };
+    return map {
+        my ($label, $spec) = @pairs[2 * $_, 2 * $_ + 1];
+        +{ label => $label, want => 1, cmp => 'ok',
+           got => sub { event_test($_[0]{events}, $spec) },
+           diag => sub { 'events: ' . join ', ', @{ $_[0]{events} } } };
+    } 0 .. $#pairs / 2;
+};
+
+sub event_test {
+    my ($ev, $spec) = @_;
+    if (ref $spec eq 'ARRAY') {
+        my $at = -1;
+        for my $re (@$spec) {
+            $at = index_of($ev, $re, $at + 1);
+            return 0 if $at < 0;
+        }
+        return 1;
+    }
+    return index_of($ev, $spec->{absent}) < 0 if $spec->{absent};
+    return 1 == grep { $_ =~ $spec->{once} } @$ev if $spec->{once};
+    if (my $nb = $spec->{none_before}) {
+        my $y = index_of($ev, $nb->[1]);
+        my $x = index_of($ev, $nb->[0]);
+        return $y >= 0 && ($x < 0 || $x > $y);
+    }
+    die "unknown event test\n";
 }
 
 1;
