@@ -42,7 +42,7 @@ export HTTPD_SRC
 .PHONY: test-matrix matrix-httpd matrix-deps matrix-clean
 
 matrix-deps:
-	@$(SHELL) $(MATRIX_TOP)/tools/deps.sh matrix
+	@$(MATRIX_TOP)/tools/deps.sh matrix
 
 matrix-httpd: matrix-deps
 	@set -e; for r in $(filter-out system,$(MATRIX_RELEASES)); do \
