@@ -31,8 +31,8 @@
 #   MATRIX_SKIP        Apache::Test skip patterns (default: none)
 #   MATRIX_OUT         where logs go (default: a new /tmp/mod_expect-matrix.*)
 set -uo pipefail
-# The whole script is one block, read before any of it runs: a build that
-# is under way is not disturbed when the file changes.
+# The whole script is one block, read before any of it runs: a run that is
+# under way is not disturbed when the file changes.
 {
 shopt -u patsub_replacement 2>/dev/null || true
 
@@ -198,6 +198,7 @@ for r in "${releases[@]}"; do
     row_result[$r]=PASS
   else
     row_result[$r]="FAIL (exit $rc)"; overall=1
+    [ "$run" -gt 0 ] || row_result[$r]="FAIL (no test ran; see the log)"
     grep -aE '^t/\S+\.t +\(Wstat|^  (Failed tests|Parse errors|Non-zero)' "$dir/suite.log" |
       head -n 40 | sed "s/^/matrix: $r: /"
   fi
@@ -218,6 +219,17 @@ for r in "${releases[@]}"; do
 done
 echo "(built: how long the httpd build took when it was made; secs: this run's"
 echo " module build and suite; lost: planned tests a dying test file never ran)"
+# One closing count over all releases; a release whose httpd or module did
+# not build counts as one failure.
+total_pass=0 total_fail=0 total_skip=0
+for r in "${releases[@]}"; do
+  read -r run pass fail skipped notrun <<< "${row_counts[$r]}"
+  if [ "$run" = - ]; then total_fail=$((total_fail + 1)); continue; fi
+  total_pass=$((total_pass + pass))
+  total_fail=$((total_fail + fail + notrun))
+  total_skip=$((total_skip + skipped))
+done
+echo "matrix: $total_pass passed, $total_fail failed, $total_skip skipped"
 if [ $overall -eq 0 ]; then
   echo "make test-matrix: PASS"
 else
