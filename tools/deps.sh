@@ -8,6 +8,8 @@
 #   tools/deps.sh deb     what `make deb` needs (debhelper, dh_apache2)
 #   tools/deps.sh test-deb   deb plus what `make test-deb` needs
 #   tools/deps.sh bench|sanitize|fuzz|soak|interop   what those make targets need
+#   tools/deps.sh matrix  test plus what building httpd and APR from their
+#                         release sources needs (make test-matrix)
 #
 # Missing packages are installed with apt-get when running as root. Anyone
 # else gets the exact command to run and a non-zero exit status.
@@ -45,6 +47,14 @@ bench_pkgs=(wrk valgrind nghttp2-client apache2-utils)
 # aiohttp, the AWS CLI), openssl for its certificate; all from Debian's archive
 interop_pkgs=(openjdk-17-jdk-headless golang-go nodejs python3 python3-aiohttp
               awscli openssl ca-certificates curl)
+# make test-matrix builds httpd releases from their git trees (buildconf:
+# autoconf, libtool) against the system's APR (2.4.52+) or APR 1.6 from
+# source (2.4.37, whose APR-util needs expat); PCRE through pcre-config up to
+# 2.4.52, pcre2-config later; mod_ssl, mod_http2, mod_deflate and mod_lua
+# need OpenSSL, nghttp2, zlib and Lua 5.3.
+matrix_pkgs=(build-essential autoconf automake libtool libtool-bin make xz-utils
+             libapr1-dev libaprutil1-dev libpcre3-dev libpcre2-dev libssl-dev
+             libnghttp2-dev zlib1g-dev libexpat1-dev liblua5.3-dev)
 
 case $what in
   build|run) pkgs=("${build_pkgs[@]}") ;;
@@ -55,8 +65,9 @@ case $what in
   sanitize) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${sanitize_pkgs[@]}") ;;
   fuzz)     pkgs=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   soak)     pkgs=("${build_pkgs[@]}" "${soak_pkgs[@]}") ;;
+  matrix)   pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${matrix_pkgs[@]}") ;;
   interop)  pkgs=("${build_pkgs[@]}" "${interop_pkgs[@]}") ;;
-  *) echo "usage: $0 build|run|test|deb|test-deb|bench|sanitize|fuzz|soak|interop" >&2; exit 2 ;;
+  *) echo "usage: $0 build|run|test|deb|test-deb|bench|sanitize|fuzz|soak|interop|matrix" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
