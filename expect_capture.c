@@ -433,14 +433,16 @@ static apr_status_t expect_in_filter(ap_filter_t *f, apr_bucket_brigade *bb,
     return expect_in_line(f, bb, block);
 }
 
-/* pre_connection: every client connection gets EXPECT_IN.  Not HTTP/2
- * streams (c->master: their headers come as a table) and not mod_proxy's
- * backend connections (responses, not requests, are read there). */
+/* pre_connection: every client connection gets EXPECT_IN, and so do the
+ * connections of HTTP/2 streams where httpd leaves no other way (2.4.49 to
+ * 2.4.54): with "H2SerializeHeaders On" mod_http2 hands each request to
+ * them as HTTP/1.1 header lines.  Not mod_proxy's backend connections:
+ * responses, not requests, are read there. */
 static int expect_lines_pre_connection(conn_rec *c, void *csd)
 {
     expect_lines *ctx;
 
-    if (c->master || EXPECT_CONN_IS_OUTGOING(c)) {
+    if ((c->master && EXPECT_H2_CAPTURE) || EXPECT_CONN_IS_OUTGOING(c)) {
         return DECLINED;
     }
     ctx = apr_pcalloc(c->pool, sizeof(*ctx));
@@ -463,7 +465,9 @@ static int expect_lines_arm(request_rec *r, conn_rec *c)
 }
 
 /* post_read_request: the block has been read (or there was none, as for
- * HTTP/0.9).  Stop, and hand back what the filter renamed or hid. */
+ * HTTP/0.9).  Stop, and hand back what the filter renamed or hid.  Returns
+ * 0 when the request did not come through the filter: an HTTP/2 stream
+ * whose header lines were not serialized. */
 static int expect_lines_hand_back(request_rec *r, const char **field)
 {
     expect_lines *ctx = ap_get_module_config(r->connection->conn_config,
@@ -481,7 +485,7 @@ static int expect_lines_hand_back(request_rec *r, const char **field)
                       apr_pstrdup(r->pool, ctx->name[EXPECT_OURS]));
         *field = apr_table_get(r->headers_in, "Expect");
     }
-    return 1;
+    return *field || !r->connection->master;
 }
 
 #else /* !EXPECT_CHECK_BEFORE_POST_READ */

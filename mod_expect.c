@@ -688,8 +688,10 @@ static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec,
         int status = r->status;
         const char *status_line = r->status_line;
 
+        /* The status line given in full: before 2.4.52 httpd writes
+         * r->status_line as it is. */
         r->status = HTTP_CONTINUE;
-        r->status_line = NULL;
+        r->status_line = ap_get_status_line(HTTP_CONTINUE);
         ap_send_interim_response(r, 0);
         r->status = status;
         r->status_line = status_line;
