@@ -35,8 +35,11 @@
  *   HTTP/2, before 2.4.49 and from 2.4.55: mod_http2 fills the header
  *     table before pre_read_request; that hook hides the field,
  *     post_read_request hands it back.
- *   HTTP/2, 2.4.49 to 2.4.54: httpd leaves no way (expect_compat.h); only
- *     "100-continue" passes its check, and the module judges that.
+ *   HTTP/2, 2.4.49 to 2.4.54: no hook runs between the header table and
+ *     the check (expect_compat.h); only "100-continue" passes it, and the
+ *     module judges that.  With "H2SerializeHeaders On", mod_http2 passes
+ *     each request to the stream's connection as HTTP/1.1 header lines,
+ *     and EXPECT_IN captures the field there as for HTTP/1.x.
  */
 
 #include "apr_strings.h"
@@ -563,11 +566,11 @@ static int expect_capture_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         apr_pool_userdata_set((void *)1, key, apr_pool_cleanup_null,
                               s->process->pool);
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                     "httpd %s checks the Expect field of HTTP/2 requests "
-                     "before any module can see it (2.4.49 to 2.4.54): "
-                     "over HTTP/2, a value other than 100-continue gets "
-                     "httpd's own 417; HTTP/1.x is not affected",
-                     ap_get_server_banner());
+                     "%s checks the Expect field of HTTP/2 requests before "
+                     "any module sees it (httpd 2.4.49 to 2.4.54): over "
+                     "HTTP/2 a value other than 100-continue gets httpd's "
+                     "own 417, unless H2SerializeHeaders is On; HTTP/1.x "
+                     "is not affected", ap_get_server_banner());
     }
     return OK;
 }

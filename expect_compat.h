@@ -41,7 +41,9 @@
  * From 2.4.49 to 2.4.54 it runs pre_read_request first, then copies the
  * headers and calls ap_check_request_header() at once: no hook, filter
  * or optional function of a module runs in between, so an HTTP/2 request
- * whose Expect is not exactly "100-continue" gets httpd's own 417 there. */
+ * whose Expect is not exactly "100-continue" gets httpd's own 417 there,
+ * unless "H2SerializeHeaders On" makes mod_http2 pass the request to the
+ * stream's connection as HTTP/1.1 header lines. */
 #if !AP_MODULE_MAGIC_AT_LEAST(20120211, 107) \
     || AP_MODULE_MAGIC_AT_LEAST(20120211, 125)
 #define EXPECT_H2_CAPTURE 1
