@@ -26,6 +26,10 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use ExpectClient qw(escape);
 use ExpectTable;
+use ExpectRelease qw(stock_keeps_cl_te);
+
+# Framing that httpd itself decides, and decided differently before 2.4.44.
+my $framing = stock_keeps_cl_te();
 
 my $N = 0;
 sub smuggled {
@@ -47,11 +51,13 @@ my $S1 = smuggled();
 
 # ---- the table -----------------------------------------------------------
 # row(name => ..., vhost => ..., expect => [statuses], close => 0|1,
-#     like => qr/first final response's body/, steps => [...]): one case
+#     like => qr/first final response's body/, steps => [...],
+#     skip => reason or undef): one case
 my @cases;
 sub row {
     my %row = @_;
     push @cases, { name => "$row{name} [$row{vhost}]", vhost => $row{vhost},
+                   skip => $row{skip},
                    steps => $row{steps},
                    want => { wire => { read => $row{expect}, close => $row{close},
                                        like => $row{like} } } };
@@ -60,19 +66,19 @@ sub row {
 ## Content-Length and Transfer-Encoding together: httpd drops the
 ## Content-Length, reads the chunked body and closes after the response.
 row name => 'CL+TE, 100-continue: body after the 100',
-    vhost => 'ds_strict', expect => [100, 200], close => 1,
+    vhost => 'ds_strict', expect => [100, 200], close => 1, skip => $framing,
     # stock: 100, 200, closed
     steps => ["POST /cgi/echo.pl HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
               . "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
               READ, chunked(smuggled()) . "0\r\n\r\n" . smuggled(), READ];
 row name => 'CL+TE, unknown expectation, body at once',
-    vhost => 'ds_strict', expect => [417], close => 1,
+    vhost => 'ds_strict', expect => [417], close => 1, skip => $framing,
     # stock: 417, closed
     steps => ["POST /cgi/echo.pl HTTP/1.1\r\nHost: x\r\nExpect: x-bad\r\n"
               . "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
               . chunked(smuggled()) . "0\r\n\r\n" . smuggled(), READ];
 row name => 'CL+TE, Content-Length covering a smuggled request',
-    vhost => 'ds_strict', expect => [417], close => 1,
+    vhost => 'ds_strict', expect => [417], close => 1, skip => $framing,
     # stock: 417, closed
     steps => [do { my $b = "0\r\n\r\n" . smuggled();
                    "POST /cgi/echo.pl HTTP/1.1\r\nHost: x\r\nExpect: x-bad\r\n"
@@ -91,7 +97,7 @@ row name => 'TE gzip + CL, 100-continue: 400 and no 100',
               . "Content-Length: 5\r\nTransfer-Encoding: gzip\r\n\r\n"
               . smuggled(), READ];
 row name => 'two Content-Length values with Expect',
-    vhost => 'ds_strict', expect => [400], close => 1,
+    vhost => 'ds_strict', expect => [400], close => 1, skip => $framing,
     # stock: 400, closed
     steps => ["POST /cgi/echo.pl HTTP/1.1\r\nHost: x\r\nExpect: x-bad\r\n"
               . "Content-Length: 5\r\nContent-Length: 40\r\n\r\n" . smuggled(),

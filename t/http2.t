@@ -26,6 +26,11 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use ExpectTable;
 use ExpectTools qw(url curl nghttp nghttp_data have_tool write_data);
+use ExpectRelease qw(h2_capture_missing);
+
+# Cases whose HTTP/2 request carries an Expect value other than exactly
+# "100-continue": the release may leave the module no way to see it.
+my $h2_capture = h2_capture_missing();
 
 my $echo  = '/cgi/echo.pl';
 my $early = '/proto/early.lua';   # answers without ever reading the body
@@ -89,7 +94,7 @@ for my $case (
     my @h = map { ('-H', "Expect: $_") } @$lines;
     my $url = url('h2_defer', $echo);
     push @cases,
-    { name => $what,
+    { name => $what, skip => $h2_capture,
       stock => $body ? 'HTML 417 over both, once the client has sent its body'
                      : 'HTML 417 over both',
       run  => sub { +{ h2 => h2(@h, $body ? ('-d', $data) : (), $url),
@@ -106,6 +111,7 @@ push @cases,
     # with ", " in "expect"; "unmet" names the unknown member; "supported"
     # lists 100-continue and the allowed extension.
     { name => 'two Expect fields over HTTP/2', stock => 'HTML 417',
+      skip => $h2_capture,
       run  => sub { +{ body => nghttp_data('-H', 'Expect: x-trace', '-H', 'Expect: X-Foo',
                                            url('h2_defer', $echo)) } },
       want => { json_fields => { expect => 'x-trace, X-Foo', unmet => ['X-Foo'],
@@ -113,6 +119,7 @@ push @cases,
 
     # curl over HTTP/2 without a body: the same bytes again.
     { name => 'curl, HTTP/2 with prior knowledge', stock => 'HTML 417 over both',
+      skip => $h2_capture,
       run  => sub { +{ h2 => curl('--http2-prior-knowledge', '-H', 'Expect: x-foo',
                                   url('h2_defer', $echo)),
                        h1 => curl('--http1.1', '-H', 'Expect: x-foo', url('h2_defer', $echo)) } },
@@ -195,6 +202,7 @@ push @cases,
 ## 5. Extensions and requests without content
 ##
     { name => 'allowed extension over HTTP/2', stock => 'HTML 417',
+      skip => $h2_capture,
       run  => sub { nghttp('-H', 'Expect: X-Trace', url('h2_defer', $echo)) },
       want => { status => 200, outcome => 'accepted',
                 output_like => ['the handler sees it as received' => qr/"expect":"X-Trace"/,
@@ -228,6 +236,7 @@ push @cases,
     # accepted expectation lets the switch happen; a rejected one is
     # answered in HTTP/1.1 and the connection is never upgraded.
     { name => 'h2c Upgrade, allowed extension', stock => 'HTML 417 over HTTP/1.1, no switch',
+      skip => $h2_capture,
       run  => sub { curl('--http2', '-H', 'Expect: x-trace', url('h2_defer', $echo)) },
       want => { statuses => [101, 200], protocol => 'HTTP/2', outcome => 'accepted' } },
     { name => 'h2c Upgrade, unknown expectation (no switch)', stock => 'the same',

@@ -21,6 +21,12 @@ use lib "$FindBin::Bin/lib";
 use ExpectTable;
 use ExpectTools qw(url curl nghttp have_tool write_data
                    backend_start backend_stop backend_records);
+use ExpectRelease qw(h2_capture_missing proxy_forwards_expect directive_missing);
+
+# HTTP/2 requests whose Expect is not exactly "100-continue": the release
+# may leave the module no way to see them (they never run, so they never
+# reach the backend).
+my $h2_capture = h2_capture_missing();
 
 my $dir = tempdir(CLEANUP => 1);
 my $record = "$dir/record.jsonl";
@@ -155,16 +161,18 @@ for my $case (
     [ 'Immediate, 1.5 MiB upload', 'px_immediate', '100-continue', 'immediate', undef ],
     [ 'Immediate, upload with an allowed extension', 'px_immediate',
       '100-continue, x-trace', 'immediate', 'x-trace' ],
+    # Before 2.4.54 mod_proxy_http forwards the accepted 100-continue itself.
     [ 'Defer with Proxy100Continue Off, 1.5 MiB upload', 'px_defer_off', '100-continue',
-      'continue', undef ],
+      'continue', proxy_forwards_expect() ? '100-continue' : undef,
+      directive_missing('Proxy100Continue') ],
 ) {
-    my ($what, $vhost, $expect, $outcome, $backend) = @$case;
+    my ($what, $vhost, $expect, $outcome, $backend, $skip) = @$case;
     push @cases,
-    { name => $what,
+    { name => $what, skip => $skip,
       stock => $expect eq '100-continue'
                ? "no ExpectContinue there: the 100 is left to mod_proxy_http's own exchange"
                : 'HTML 417 before mod_proxy',
-      run  => proxied($vhost, 1, '-H', "Expect: $expect", @upload),
+      run  => proxied($vhost, !$skip, '-H', "Expect: $expect", @upload),
       # no 100-continue exchange with the backend: Expect there is only
       # what was allowed
       want => { status => 200, statuses => [100, 200], outcome => $outcome,
@@ -179,7 +187,9 @@ for my $case (
 ##
 push @cases,
     { name => 'h2c client, allowed extension', stock => 'HTML 417 before mod_proxy',
-      run  => proxied('px_allow', 1, '--http2-prior-knowledge', '-H', 'Expect: x-trace'),
+      skip => $h2_capture,
+      run  => proxied('px_allow', !$h2_capture, '--http2-prior-knowledge',
+                      '-H', 'Expect: x-trace'),
       want => { protocol => 'HTTP/2', status => 200, outcome => 'accepted',
                 backend => { protocol => 'HTTP/1.1', expect => 'x-trace' } } },
     { name => 'h2c client, unknown expectation', stock => 'HTML 417 before mod_proxy',
@@ -188,9 +198,10 @@ push @cases,
 {
     # h2c upload through Immediate: :status 100 before the client's DATA.
     my $id = sprintf 'px-%02d', ++$n;
-    $reaches{$id} = 1;
+    $reaches{$id} = !$h2_capture;
     push @cases,
     { name => 'h2c upload through Immediate', stock => 'HTML 417 before mod_proxy',
+      skip => $h2_capture,
       run  => sub {
           my $r = nghttp('--expect-continue', '-d', $data, '-H', "X-Test-Id: $id",
                          '-H', 'Expect: x-trace', url('px_immediate', "/px/$id"));
