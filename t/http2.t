@@ -70,8 +70,26 @@ sub h2 {
     return $n;
 }
 
+# The notice the module logs at startup where the release leaves HTTP/2
+# requests to httpd's own check (LogLevel notice, once).
+define startup_notice => sub {
+    my $want = shift;
+    return { label => $want ? 'the startup notice names what falls back to httpd'
+                            : 'no startup notice about HTTP/2',
+             want => $want, cmp => 'ok',
+             got => sub { !!$_[0]{notices} == !!$want && $_[0]{notices} <= 1 } };
+};
+
 my @cases = (
     { name => 'the clients', run => sub { {} }, want => { tools => [qw(nghttp curl)] } },
+    { name => 'the release', stock => 'no such notice',
+      run  => sub {
+          my $log = Apache::Test::vars('t_logs') . '/error_log';
+          open my $fh, '<', $log or die "$log: $!";
+          my $n = grep { /\[expect:notice\].*checks the Expect field of HTTP\/2 requests/ } <$fh>;
+          return { notices => $n };
+      },
+      want => { startup_notice => $h2_capture ? 1 : 0 } },
 );
 
 ##
