@@ -497,8 +497,7 @@ static int expect_lines_hand_back(request_rec *r, const char **field)
  * of them hides the field (other modules' hooks still see it)... */
 static int expect_hide_for_check(request_rec *r)
 {
-    if (!r->prev && !r->main && r->connection->master == NULL
-        && apr_table_get(r->headers_in, "Expect")) {
+    if (!r->prev && !r->main && apr_table_get(r->headers_in, "Expect")) {
         expect_hide(r, "Expect");
     }
     return DECLINED;

@@ -144,6 +144,28 @@ push @cases,
       want => { h2 => { protocol => 'HTTP/2', status => 417 }, same_body => 1 } },
 
 ##
+## 1b. The same with H2SerializeHeaders On (vhost h2_serialize): the way the
+##     module judges HTTP/2 requests on httpd 2.4.49 to 2.4.54, where the
+##     release checks the header table before any module sees it; on other
+##     releases the directive changes nothing.
+##
+    { name => 'H2SerializeHeaders On: an unknown expectation', stock => 'HTML 417',
+      run  => sub { h2('-H', 'Expect: x-foo', url('h2_serialize', $echo)) },
+      want => { status => 417, ctype => 'application/json', clen => 1,
+                outcome => 'rejected', json_fields => { unmet => ['x-foo'] } } },
+    { name => 'H2SerializeHeaders On: an allowed extension', stock => 'HTML 417',
+      run  => sub { nghttp('-H', 'Expect: X-Trace', url('h2_serialize', $echo)) },
+      want => { status => 200, outcome => 'accepted',
+                output_like => ['the handler sees it as received'
+                                    => qr/"expect":"X-Trace"/] } },
+    { name => 'H2SerializeHeaders On: Defer, reading handler', stock => 'the same',
+      run  => sub { nghttp('--expect-continue', '-d', $data, url('h2_serialize', $echo)) },
+      want => { status => 200, outcome => 'continue',
+                events => ['the :status 100 arrives before the client sends DATA'
+                               => [$S100, $DATA]],
+                output_like => ['the handler read the whole body' => qr/"bytes":$size,/] } },
+
+##
 ## 2. ExpectContinue Defer: the 100 comes when the handler reads
 ##
     { name => 'Defer, reading handler', stock => 'the same',
