@@ -50,14 +50,15 @@ use constant GUARD => 60;
 my $tmp = tempdir(CLEANUP => 1);
 my $runs = 0;
 
-# http://127.0.0.1:<port of the vhost><path>
+# http://127.0.0.1:<port of the vhost><path>; url($vhost, $path, 'https')
+# for a TLS host.
 sub url {
-    my ($vhost, $path) = @_;
+    my ($vhost, $path, $scheme) = @_;
     my $v = Apache::Test::config()->{vhosts}->{$vhost}
         or die "no virtual host $vhost in the test configuration\n";
     my ($port) = ($v->{hostport} || '') =~ /:(\d+)$/
         or die "no port for $vhost\n";
-    return "http://127.0.0.1:$port$path";
+    return ($scheme || 'http') . "://127.0.0.1:$port$path";
 }
 
 sub have_tool {
