@@ -36,7 +36,7 @@
 # module, t/TEST.PL) logging Expect under its own name.
 #
 # The table is long and many rows wait for a timeout (a client's second
-# for a 100 that does not come, mod_reqtimeout's three seconds), so the
+# for a 100 that does not come, mod_reqtimeout's two seconds), so the
 # exchanges run first, side by side in worker processes (one row, or one
 # group of rows that must follow each other, per worker); the assertions
 # then run in order on what they recorded. No assertion depends on how
@@ -69,7 +69,7 @@ $SIG{PIPE} = 'IGNORE';
 # before it sends its body anyway (curl's default).
 use constant WAIT => 1;
 # Worker processes at a time, and the bound on the whole run.
-use constant WORKERS => 12;
+use constant WORKERS => 16;
 use constant RUN_GUARD => 300;
 
 my $t_logs = Apache::Test::vars('t_logs');
@@ -167,6 +167,9 @@ my $MOVED = 'http://elsewhere.invalid/moved';
 #            (mod_rewrite in directory context)
 #   errdoc   ErrorDocument 417 of the scope: string, local or remote
 #   stall    the client sends half its body and stops (mod_reqtimeout)
+#   exchange100  mod_proxy_http runs its own 100-continue exchange with the
+#            backend, which never sends 100: the upload waits until the
+#            worker's timeout (one second here), then 503
 my @NEIGHBOURS = (
     { name => 'mod_cgid', path => '/cgid/echo', forensic => 1 },
     { name => 'LimitRequestBody, under the limit, Content-Length', path => '/limit/echo' },
@@ -188,11 +191,13 @@ my @NEIGHBOURS = (
     { name => 'ErrorDocument 417 string', path => '/ed-string/echo', errdoc => 'string' },
     { name => 'ErrorDocument 417 local URL', path => '/ed-local/echo', errdoc => 'local' },
     { name => 'ErrorDocument 417 remote URL', path => '/ed-remote/echo', errdoc => 'remote' },
-    { name => 'RequestReadTimeout body=3, the client stalls', path => '/cgid/echo', stall => 1 },
+    { name => 'RequestReadTimeout body=2, the client stalls', path => '/cgid/echo', stall => 1 },
     { name => 'SetInputFilter DEFLATE, gzip body', path => '/deflate/echo', gzip => 1 },
     { name => 'mod_dav PUT', path => '/dav/', method => 'PUT', handler => 'dav' },
     { name => 'mod_proxy_fcgi to PHP-FPM', path => '/fpm/echo.php', handler => 'php' },
     { name => 'mod_proxy_http', path => '/proxy/', handler => 'backend' },
+    { name => 'mod_proxy_http with its 100-continue exchange (Proxy100Continue On)',
+      path => '/proxy100/', handler => 'backend', exchange100 => 1 },
 );
 
 # What ErrorDocument 417 makes of a 417 (the scope's; also for the HTML
@@ -272,6 +277,13 @@ sub answer {
         return { status => 408, ctype => $HTML, %none, interim => $interim,
                  outcome => $outcome, conn => 'close' };
     }
+    # 100-continue deferred, so mod_proxy_http passes it to the backend and
+    # waits for its 100 (README, "In front of a mod_proxy_http backend");
+    # the backend gets the header block and never the body.
+    if ($n->{exchange100} && $hundred eq 'read') {
+        return { status => 503, ctype => $HTML, %none, outcome => $outcome,
+                 handler => { bytes => 0, expect => $v->{seen} }, conn => 'close' };
+    }
     my $payload = $n->{body} // $small;
     my %report = (bytes => length $payload, md5 => md5_hex($payload));
     if ($handler eq 'echo' || $handler eq 'php') {
@@ -347,7 +359,16 @@ for my $n (@NEIGHBOURS) {
         my $stock = describe($set[0]{want});
         $_->{stock} = $_->{policy} eq 'stock' ? 'this row' : $stock for @set;
         push @rows, @set;
-        push @groups, map { [$_] } @set;
+        if ($n->{exchange100}) {
+            # one backend, one connection at a time, each held a second:
+            # these rows take turns, in one group
+            my $last = $groups[-1];
+            if (($last->[0]{neighbour} // 0) == $n) { push @$last, @set }
+            else                                     { push @groups, [@set] }
+        }
+        else {
+            push @groups, map { [$_] } @set;
+        }
     }
 }
 
@@ -405,7 +426,7 @@ for my $method ('OPTIONS', 'TRACE') {
         my $v = verdict($policy, 'ext');
         my $key = new_key();
         my ($head) = request_bytes($method, $target, $key, ['Expect: x-foo']);
-        my $served = $method eq 'OPTIONS' ? { status => 200 }
+        my $served = $method eq 'OPTIONS' ? { status => 200, ctype => undef }
                                           : { status => 200, ctype => 'message/http' };
         my $want = $v->{refuse} ? { status => 417, ctype => 'application/json',
                                     unmet => ['x-foo'], outcome => 'rejected',
@@ -439,7 +460,8 @@ define handler => sub {
                  want => 'none', got => sub { $_[0]{report} ? escape(json_text($_[0]{report}))
                                                             : 'none' } };
     }
-    my %label = (bytes   => "the handler received all $want->{bytes} bytes",
+    my %label = (bytes   => $want->{bytes} ? "the handler received all $want->{bytes} bytes"
+                                           : 'the backend got the header block and no body',
                  md5     => '... the same bytes (MD5)',
                  expect  => 'the handler sees Expect: ' . ($want->{expect} // '(none)'),
                  outcome => 'the handler sees EXPECT_OUTCOME '
@@ -557,17 +579,32 @@ sub exchange_row {
     return \%r;
 }
 
-# Every exchange, WORKERS at a time; returns key => record.
+# About how many seconds a row's exchange waits for a timeout: a stalled
+# body (mod_reqtimeout), mod_proxy_http's wait for the backend's 100, a
+# client's wait for a 100 that stock httpd never sends.
+sub cost {
+    my $row = shift;
+    my $n = $row->{neighbour} || {};
+    return 5 if $n->{stall};
+    return 1.5 if $n->{exchange100};
+    return 1 if $row->{waits} && $row->{policy} eq 'stock' && $row->{kind} eq 'both';
+    return 0.1;
+}
+
+# Every exchange, WORKERS at a time, the groups that wait longest first;
+# returns key => record.
 sub run_exchanges {
     my $dir = tempdir(CLEANUP => 1);
     my (%running, %records);
     my $deadline = time + RUN_GUARD;
+    my %cost = map { my $g = $_; ($g => eval { my $c = 0; $c += cost($_) for @{ $groups[$g] }; $c }) }
+               0 .. $#groups;
     my $reap = sub {
         for my $pid (keys %running) {
             delete $running{$pid} if waitpid($pid, POSIX::WNOHANG()) == $pid;
         }
     };
-    for my $i (0 .. $#groups) {
+    for my $i (sort { $cost{$b} <=> $cost{$a} || $a <=> $b } 0 .. $#groups) {
         while (keys %running >= WORKERS && time < $deadline) {
             $reap->();
             select undef, undef, undef, 0.02 if keys %running >= WORKERS;
@@ -618,7 +655,8 @@ sub add_findings {
             $forensic{$1} = $_ if /^\+[^|]*\|.*\|X-Row:(c\d+)(?:\||$)/;
         }
     }
-    my %backend = map { ($_->{test_id} // '') => $_ } backend_records(catfile($state, 'backend.jsonl'));
+    my %backend = map { ($_->{test_id} // '') => $_ }
+                  map { backend_records(catfile($state, $_)) } qw(backend.jsonl backend100.jsonl);
     for my $row (@rows) {
         my $r = $records->{ $row->{key} } ||= { res => HTTP::Response->parse(''), interim => [] };
         $r->{body} //= '';
@@ -651,7 +689,7 @@ sub add_findings {
 
 # ------------------------------------------------------------------ servers
 
-my ($fpm, $be, $stock_conf, $stock_dir, $stock_pid);
+my ($fpm, $be, $be100, $stock_conf, $stock_dir, $stock_pid);
 
 END {
     local $?;       # the test's exit status is Test::More's, not a stop's
@@ -661,6 +699,7 @@ END {
     }
     fpm_stop($fpm) if $fpm;
     backend_stop($be) if $be;
+    backend_stop($be100) if $be100;
     remove_tree($state) if -d $state;
 }
 
@@ -709,6 +748,7 @@ sub start_stock {
             qq{Define COMPOSE_STATE "$stock_dir/state"},
             qq{Define COMPOSE_FPM "$fpm->{socket}"},
             "Define COMPOSE_BACKEND $be->{port}",
+            "Define COMPOSE_BACKEND_100 $be100->{port}",
             "<VirtualHost 127.0.0.1:$port>",
             '    ServerName localhost',
             qq{    Include "$neighbours"},
@@ -740,7 +780,9 @@ eval {
     $setup{'PHP-FPM listens on its own socket'} = -S $fpm->{socket} ? 1 : 0;
     $be = backend_start(catfile($state, 'backend.jsonl'), RUN_GUARD + 60,
                         backend_port('compose.conf', 'COMPOSE_BACKEND'));
-    $setup{'the backend listens'} = 1;
+    $be100 = backend_start(catfile($state, 'backend100.jsonl'), RUN_GUARD + 60,
+                           backend_port('compose.conf', 'COMPOSE_BACKEND_100'));
+    $setup{'the backends listen'} = 1;
     my $port = start_stock();
     $setup{'stock httpd (without the module) listens'} = 1;
     $server{stock} = ['127.0.0.1', $port];
@@ -753,7 +795,7 @@ eval {
 } or $setup{error} = $@;
 
 my @setup_checks = ('php-fpm is installed', 'PHP-FPM listens on its own socket',
-                    'the backend listens', 'stock httpd (without the module) listens');
+                    'the backends listen', 'stock httpd (without the module) listens');
 
 # ------------------------------------------------------------------- run
 
