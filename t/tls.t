@@ -225,7 +225,7 @@ for my $t (@transports) {
     # its body dropped; the second gets every byte of its own; the
     # connection goes on.
     { name  => "$h2: an unknown expectation with a body, and another stream beside it",
-      stock => 'HTML 417 on both streams, once their bodies have arrived',
+      stock => 'HTML 417 on both streams, each reset',
       run   => sub {
           my @urls = ($u->(defer => $echo), $u->(defer => '/allow-foo/echo.pl'));
           my $n = nghttp('-d', $data, '-H', 'Expect: x-foo', @urls);
