@@ -162,7 +162,8 @@ sub response {
     my $head = substr $self->{buf}, 0, $end + 4, '';
     my $res = HTTP::Response->parse($head);
     $res->{expect_raw_head} = $head;
-    my $code = $res->code // 0;
+    my $code = $res->code;
+    $code = 0 unless defined $code && $code =~ /^\d+$/;     # a status line without a code
     return $res if $code < 200 || $code == 204 || $code == 304 || $opt{head};
 
     my $body = '';
@@ -218,7 +219,8 @@ sub final {
     my ($self, %opt) = @_;
     my @interim;
     while (my $res = $self->response(%opt)) {
-        return ($res, @interim) if $res->code >= 200;
+        my $code = $res->code // '';
+        return ($res, @interim) if $code =~ /^\d+$/ && $code >= 200;
         push @interim, $res;
     }
     return (undef, @interim);
@@ -294,7 +296,7 @@ sub request {
     if ($wait) {
         if ($c->readable(3)) {
             my $first = $c->response(%read);
-            if ($first && $first->code < 200) {
+            if ($first && ($first->code // '') =~ /^1\d\d$/) {
                 push @interim, $first;
                 $c->send($body);
             }
