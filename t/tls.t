@@ -38,6 +38,11 @@ use ExpectTools qw(url curl nghttp nghttp_data have_tool write_data);
 
 my $ca = catfile(Apache::Test::vars('t_conf'), 'tls', 'ca.pem');
 
+# From httpd 2.4.49 to 2.4.54 no module can take an HTTP/2 request's Expect
+# before httpd's own check: there, anything but 100-continue gets httpd's
+# HTML 417 over h2c and h2 alike (expect_compat.h).
+my $h2_judged = !have_min_apache_version('2.4.49') || have_min_apache_version('2.4.55');
+
 # The transports: the host of each policy, and how a client reaches it.
 my @transports = (
     { name => 'cleartext', defer => 'h2_defer', immediate => 'h2_immediate',
@@ -242,18 +247,23 @@ for my $t (@transports) {
           $n->{second} = nghttp_data('-d', $data, '-H', 'Expect: x-foo', @urls);
           return $n;
       },
-      want  => { streams => [417, 200], ctype => 'application/json',
-                 json => json_417(expect => 'x-foo', unmet => ['x-foo'],
-                                  supported => ['100-continue', 'x-trace']),
-                 output_like => ['the other stream\'s handler read its whole body'
-                                     => qr/"bytes":$size,/,
-                                 '... and saw Expect: x-foo' => qr/"expect":"x-foo"/],
-                 events => ['the first stream is reset' => [qr/^recv RST_STREAM$/],
-                            'the server keeps the connection (no GOAWAY)'
-                                => { absent => qr/^recv GOAWAY$/ }] } };
+      want  => $h2_judged
+               ? { streams => [417, 200], ctype => 'application/json',
+                   json => json_417(expect => 'x-foo', unmet => ['x-foo'],
+                                    supported => ['100-continue', 'x-trace']),
+                   output_like => ['the other stream\'s handler read its whole body'
+                                       => qr/"bytes":$size,/,
+                                   '... and saw Expect: x-foo' => qr/"expect":"x-foo"/],
+                   events => ['the first stream is reset' => [qr/^recv RST_STREAM$/],
+                              'the server keeps the connection (no GOAWAY)'
+                                  => { absent => qr/^recv GOAWAY$/ }] }
+               : { streams => [417, 417], ctype => qr{^text/html},
+                   events => ['the server keeps the connection (no GOAWAY)'
+                                  => { absent => qr/^recv GOAWAY$/ }] } };
 }
 
-plan tests => count_checks(@cases), need_module('expect'), need_module('ssl'),
-    need_module('http2'), need_cgi, need_module('lua');
+# (Apache::Test's plan honours one condition: need() makes it one.)
+plan tests => count_checks(@cases),
+    need(need_module(qw(expect ssl http2 lua)), need_cgi);
 
 run_cases(@cases);
