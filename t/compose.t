@@ -178,6 +178,7 @@ my $MOVED = 'http://elsewhere.invalid/moved';
 #            location for a redirect); in_fixups: decided by a fixup
 #            (mod_rewrite in directory context)
 #   errdoc   ErrorDocument 417 of the scope: string, local or remote
+#   format   ExpectErrorFormat of the scope (default JSON)
 #   stall    the client sends half its body and stops (mod_reqtimeout)
 #   exchange100  mod_proxy_http runs its own 100-continue exchange with the
 #            backend, which never sends 100: the upload waits until the
@@ -193,6 +194,13 @@ my @NEIGHBOURS = (
       body => $big, over => 'declared' },
     { name => 'LimitRequestBody, over the limit, chunked', path => '/limit/echo',
       body => $big, chunked => 1, over => 'found' },
+    (map { my ($format, $path) = @$_;
+           ({ name => "LimitRequestBody, over the limit, Content-Length, ExpectErrorFormat $format",
+              path => "$path/echo", body => $big, over => 'declared', format => $format },
+            { name => "LimitRequestBody, over the limit, chunked, ExpectErrorFormat $format",
+              path => "$path/echo", body => $big, chunked => 1, over => 'found',
+              format => $format }) }
+     ['Problem', '/limit-problem'], ['HTML', '/limit-html']),
     { name => 'Require all denied', path => '/require/echo', refuses => 403 },
     { name => 'Basic auth without credentials', path => '/auth/echo', refuses => 401 },
     { name => 'RewriteRule [F], server context', path => '/rws-forbid/echo', refuses => 403 },
@@ -224,6 +232,15 @@ my %ERRDOC = (
     local  => { status => 417, ctype => 'application/json',
                 body_like => qr/compose: local error document for 417/ },
     remote => { status => 302, ctype => $HTML, location => 'http://errdoc.invalid/expect-help' },
+);
+
+# The module's own 417 bodies (ExpectErrorFormat); the HTML one is httpd's
+# 417 page, never a page about a second error.
+my %FORMAT = (
+    JSON    => { status => 417, ctype => 'application/json', unmet => 1 },
+    Problem => { status => 417, ctype => 'application/problem+json', unmet => 1 },
+    HTML    => { status => 417, ctype => $HTML,
+                 body_like => qr/\A(?!.*Additionally).*<title>417 Expectation Failed<\/title>/s },
 );
 
 my %HANDLER_CTYPE = (echo => 'application/json', php => 'application/json',
@@ -265,10 +282,9 @@ sub answer {
     # Connection: close.
     my $unreadable = $n->{over} || $n->{stall};
     if ($v->{refuse}) {
-        my $errdoc = $n->{errdoc} ? $ERRDOC{$n->{errdoc}} : undef;
-        return { %none, outcome => 'rejected',
-                 ($errdoc ? %$errdoc
-                          : (status => 417, ctype => 'application/json', unmet => $v->{unmet})),
+        my $body = $n->{errdoc} ? $ERRDOC{ $n->{errdoc} } : $FORMAT{ $n->{format} // 'JSON' };
+        return { %none, outcome => 'rejected', %$body,
+                 ($body->{unmet} ? (unmet => $v->{unmet}) : ()),
                  conn => $unreadable ? 'close' : $kept_unless_waiting };
     }
     if ($v->{html417}) {            # ExpectEngine Off: always closes
