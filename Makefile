@@ -79,7 +79,8 @@ clean:
 	@if [ -x t/TEST ]; then t/TEST -clean >/dev/null 2>&1 || true; fi
 	rm -rf .libs *.o *.lo *.la *.slo
 	rm -f t/TEST t/conf/modules.conf
-	rm -rf t/logs t/state
+	rm -rf t/logs t/state t/conf/tls
+	rm -rf t/probe/.libs t/probe/*.o t/probe/*.lo t/probe/*.la t/probe/*.slo
 
 # Further targets (fuzz, sanitize, soak, bench, deb) live in mk/*.mk.
 -include mk/*.mk

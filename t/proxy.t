@@ -14,10 +14,12 @@ use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
 use Digest::MD5 ();
+use File::Spec::Functions qw(catfile);
 use File::Temp qw(tempdir);
 
 use FindBin;
 use lib "$FindBin::Bin/lib";
+use ExpectClient ();
 use ExpectTable;
 use ExpectTools qw(url curl nghttp have_tool write_data
                    backend_start backend_stop backend_records);
@@ -216,7 +218,72 @@ push @cases,
 }
 
 ##
-## 4. Rejected requests never reached the backend; everything else did,
+## 4. mod_proxy's own connections to the backend carry no header-line
+##    filter: pre_connection runs for them too, and EXPECT_IN (which renames
+##    Expect lines of request header blocks) has no business where the
+##    header blocks are responses.
+##
+## What a client sees: response header lines that begin like the ones
+## EXPECT_IN renames come through unchanged. (A filter there would not be
+## armed for a response, so the lines alone cannot show its absence.) What
+## the connections carry: the suite's probe (t/probe/mod_conn_filters.c,
+## ConnFiltersReport On in px_allow) logs the input filters of px_allow's
+## connections; the backend connection's list must not name EXPECT_IN,
+## while the client connection's does (the filter is only used from httpd
+## 2.4.49, whose Expect check runs before post_read_request).
+##
+{
+    my $id = sprintf 'px-%02d', ++$n;
+    $reaches{$id} = 1;
+    my @lines = ('Expect: x-from-backend', 'Expec~: x-renamed-name',
+                 'expect: 100-continue, x-lower');
+    my $error_log = catfile(Apache::Test::vars('t_logs'), 'error_log');
+    # (httpd keeps filter names in lower case)
+    my $client_filters = have_min_apache_version('2.4.49') ? qr/\bexpect_in\b/i
+                                                           : qr/\A(?!.*\bexpect_in\b)/i;
+    define reply_lines => sub {
+        return map { my $line = $_;
+                     +{ label => "the backend's header line '$line' reaches the client unchanged",
+                        want => qr/\r\n\Q$line\E\r\n/, got => sub { $_[0]{head} } } } @{ $_[0] };
+    };
+    define filters => sub {
+        my $want = shift;
+        return ({ label => 'the probe logged the backend connection', want => 1, cmp => 'ok',
+                  got => sub { scalar @{ $_[0]{outgoing} } } },
+                { label => 'no backend connection carries EXPECT_IN', want => '',
+                  got => sub { join ' | ', grep { /\bexpect_in\b/i } @{ $_[0]{outgoing} } } },
+                { label => 'the client connection\'s filters',
+                  want => $want->{client}, got => sub { $_[0]{client} // '' } });
+    };
+    push @cases,
+    { name => 'response header lines like Expect through the proxy',
+      stock => 'the same: nothing looks at response header lines',
+      run  => sub {
+          my $from = -s $error_log;
+          my $c = ExpectClient->new('px_allow');
+          my $port = $c->{sock}->sockport;
+          $c->send(join "\r\n", "GET /px/$id HTTP/1.1", 'Host: localhost', "X-Test-Id: $id",
+                                (map { "X-Reply-Header-$_: $lines[$_]" } 0 .. $#lines),
+                                '', '');
+          my ($res) = $c->final;
+          $c->close;
+          open my $fh, '<', $error_log or die "$error_log: $!\n";
+          seek $fh, $from, 0;
+          my (@outgoing, $client);
+          while (<$fh>) {
+              push @outgoing, $1 if /conn_filters: outgoing connection to 127\.0\.0\.1:$be->{port}: (.*)$/;
+              $client = $1 if /conn_filters: client connection from 127\.0\.0\.1:$port: (.*)$/;
+          }
+          return { res => $res || HTTP::Response->parse(''),
+                   head => $res ? $res->{expect_raw_head} : '',
+                   outgoing => \@outgoing, client => $client };
+      },
+      want => { status => 200, reply_lines => \@lines,
+                filters => { client => $client_filters } } };
+}
+
+##
+## 5. Rejected requests never reached the backend; everything else did,
 ##    exactly once
 ##
 push @cases,
@@ -229,7 +296,8 @@ push @cases,
       },
       want => { never_reached => [@rejected], exactly_accepted => 1 } };
 
-plan tests => count_checks(@cases), need_module('expect'), need_module('proxy_http'),
-    need_module('http2');
+# (Apache::Test's plan honours one condition: need() makes it one.)
+plan tests => count_checks(@cases),
+    need_module(qw(expect proxy_http http2 conn_filters));
 
 run_cases(@cases);

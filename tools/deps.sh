@@ -19,8 +19,12 @@ what=${1:-test}
 
 build_pkgs=(build-essential apache2 apache2-dev curl)
 # Apache::Test comes with mod_perl's package; LWP and HTTP::Response with
-# libwww-perl; nghttp for the HTTP/2 tests
-test_pkgs=(libapache2-mod-perl2 libwww-perl nghttp2-client)
+# libwww-perl; nghttp for the HTTP/2 tests; openssl (the suite's
+# certificates) and IO::Socket::SSL for the TLS tests; PHP-FPM behind
+# mod_proxy_fcgi in the composition table (t/compose.t starts a pool of its
+# own; the package's service is left alone)
+test_pkgs=(libapache2-mod-perl2 libwww-perl nghttp2-client openssl
+           libio-socket-ssl-perl php-fpm)
 
 # make deb: dpkg-buildpackage with debhelper; dh_apache2 comes with
 # apache2-dev on Debian 12 (in a package of its own, dh-apache2, where the
@@ -80,7 +84,11 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
   if [ "$what" = test ]; then
     perl -MApache::Test -e1 2>/dev/null || missing+=(Apache::Test)
     perl -MLWP::UserAgent -e1 2>/dev/null || missing+=(LWP::UserAgent)
+    perl -MIO::Socket::SSL -e1 2>/dev/null || missing+=(IO::Socket::SSL)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+    compgen -G '/usr/sbin/php-fpm*' >/dev/null || command -v php-fpm >/dev/null 2>&1 ||
+      missing+=(php-fpm)
   fi
   if [ "$what" = bench ]; then
     for tool in wrk valgrind h2load; do

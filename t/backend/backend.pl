@@ -18,6 +18,10 @@
 #   whole announced body arrived) and answers with the same JSON, with
 #   Connection: close: 200, or 408 when the body stopped short. One
 #   connection at a time.
+# * The value of each request field whose name begins with X-Reply-Header
+#   becomes a header line of the response, as it is ("X-Reply-Header-1:
+#   Expect: x-b" sends "Expect: x-b"; give each line a name of its own,
+#   httpd merges fields of one name before it proxies them).
 # * Bounded lifetime: it exits by itself after --lifetime seconds (default
 #   120) and gives up on a connection that sends nothing for --idle seconds
 #   (default 30). The test that starts it also stops it by PID.
@@ -175,6 +179,7 @@ sub serve {
 
     my $status = $complete ? '200 OK' : '408 Request Timeout';
     my $response = "HTTP/1.1 $status\r\n"
+                 . join('', map { "$_->[1]\r\n" } grep { $_->[0] =~ /^X-Reply-Header/i } @headers)
                  . "Content-Type: application/json\r\n"
                  . "Content-Length: " . length($text) . "\r\n"
                  . "Connection: close\r\n\r\n" . $text;

@@ -5,6 +5,9 @@ package ExpectClient;
 #
 #   my $c = ExpectClient->new('proto_defer');        # an Apache::Test vhost
 #   my $c = ExpectClient->new('127.0.0.1', $port);   # any server
+#   my $c = ExpectClient->new('tls_defer', undef, tls => $ca_file);
+#                                   # over TLS (ALPN http/1.1), the server's
+#                                   # certificate checked against $ca_file
 #   $c->send($bytes, ...);          # each argument is one write
 #   my $r = $c->response;           # next response (a 100 counts), or undef
 #   my ($final, @interim) = $c->final;
@@ -39,10 +42,32 @@ $SIG{PIPE} = 'IGNORE';
 
 # new($vhost): a connection to one of Apache::Test's virtual hosts (or to
 # the main server: 'default'); new($host, $port): to any server.
+# tls => $ca_file: TLS (IO::Socket::SSL) with ALPN http/1.1, the server's
+# certificate verified against that CA for the name 127.0.0.1.
 sub new {
-    my ($class, $where, $port) = @_;
+    my ($class, $where, $port, %opt) = @_;
     my $sock;
-    if (defined $port) {
+    if (!defined $port && ($opt{tls} || $where eq 'default')) {
+        require Apache::Test;
+        my $v = $where eq 'default' ? undef : Apache::Test::config()->{vhosts}{$where}
+            or $opt{tls} && die "no virtual host $where in the test configuration\n";
+        ($port) = ($v->{hostport} || '') =~ /:(\d+)$/ if $v;
+        $where = '127.0.0.1' if defined $port;
+    }
+    if ($opt{tls}) {
+        require IO::Socket::SSL;
+        defined $port or die "no port for $where\n";
+        $sock = IO::Socket::SSL->new(PeerAddr => $where, PeerPort => $port,
+                                     Timeout => GUARD,
+                                     SSL_ca_file => $opt{tls},
+                                     SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_PEER(),
+                                     SSL_verifycn_name => '127.0.0.1',
+                                     SSL_verifycn_scheme => 'http',
+                                     SSL_alpn_protocols => ['http/1.1'])
+            or die "cannot connect over TLS to $where:$port: "
+                   . ($IO::Socket::SSL::SSL_ERROR || $!) . "\n";
+    }
+    elsif (defined $port) {
         $sock = IO::Socket::INET->new(PeerAddr => $where, PeerPort => $port,
                                       Proto => 'tcp', Timeout => GUARD)
             or die "cannot connect to $where:$port: $!\n";
@@ -56,7 +81,22 @@ sub new {
     setsockopt($sock, IPPROTO_TCP, TCP_NODELAY, 1);
     $sock->blocking(0);
     return bless { sock => $sock, sel => IO::Select->new($sock), buf => '',
-                   eof => 0, transcript => '', where => $where }, $class;
+                   eof => 0, transcript => '', where => $where,
+                   tls => $opt{tls} ? 1 : 0 }, $class;
+}
+
+# The protocol ALPN chose (TLS connections only).
+sub alpn {
+    my $self = shift;
+    return $self->{tls} ? $self->{sock}->alpn_selected : undef;
+}
+
+# Bytes can be read: the socket is readable, or (TLS) a record already
+# read holds bytes not yet taken.
+sub can_read {
+    my ($self, $secs) = @_;
+    return 1 if $self->{tls} && $self->{sock}->pending;
+    return scalar $self->{sel}->can_read($secs);
 }
 
 # Send each argument with a write of its own; between two writes, pause a
@@ -86,7 +126,7 @@ sub send {
 sub readable {
     my ($self, $secs) = @_;
     return 1 if length $self->{buf} || $self->{eof};
-    return scalar $self->{sel}->can_read($secs);
+    return $self->can_read($secs);
 }
 
 # Read more bytes into the buffer; false on end of stream or time-out.
@@ -94,7 +134,7 @@ sub fill {
     my $self = shift;
     return 0 if $self->{eof};
     while (1) {
-        return 0 unless $self->{sel}->can_read(GUARD);
+        return 0 unless $self->can_read(GUARD);
         my $n = sysread $self->{sock}, $self->{buf}, 65536, length $self->{buf};
         if (!defined $n && ($! == EINTR || $! == EAGAIN || $! == EWOULDBLOCK)) {
             next;
@@ -122,7 +162,8 @@ sub response {
     my $head = substr $self->{buf}, 0, $end + 4, '';
     my $res = HTTP::Response->parse($head);
     $res->{expect_raw_head} = $head;
-    my $code = $res->code // 0;
+    my $code = $res->code;
+    $code = 0 unless defined $code && $code =~ /^\d+$/;     # a status line without a code
     return $res if $code < 200 || $code == 204 || $code == 304 || $opt{head};
 
     my $body = '';
@@ -178,7 +219,8 @@ sub final {
     my ($self, %opt) = @_;
     my @interim;
     while (my $res = $self->response(%opt)) {
-        return ($res, @interim) if $res->code >= 200;
+        my $code = $res->code // '';
+        return ($res, @interim) if $code =~ /^\d+$/ && $code >= 200;
         push @interim, $res;
     }
     return (undef, @interim);
@@ -254,7 +296,7 @@ sub request {
     if ($wait) {
         if ($c->readable(3)) {
             my $first = $c->response(%read);
-            if ($first && $first->code < 200) {
+            if ($first && ($first->code // '') =~ /^1\d\d$/) {
                 push @interim, $first;
                 $c->send($body);
             }

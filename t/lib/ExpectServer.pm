@@ -9,6 +9,7 @@ package ExpectServer;
 #   my $conf = ExpectServer::config($dir,
 #       mpm => [qw(event worker prefork)],    # the first one there is
 #       modules => [qw(status headers)],      # those that exist are loaded
+#       expect => 0,                          # stock httpd: no mod_expect
 #       lines => ['ServerName 127.0.0.1', ...]);
 #   my ($ok, $output, $exit) = ExpectServer::configtest($dir, $conf);
 #   ExpectServer::ctl($conf, 'start');        # httpd -f $conf -k start
@@ -70,7 +71,8 @@ sub module_lines {
 
 # The text of a configuration rooted in $dir: the MPM, the modules every
 # standalone server needs (unixd for User/Group, log_config, authz_core),
-# the modules asked for, mod_expect, then the lines given.
+# the modules asked for, mod_expect (not with expect => 0: stock httpd),
+# then the lines given.
 sub config_text {
     my ($dir, %opt) = @_;
     my $mpm = mpm_line(@{ $opt{mpm} || [qw(event worker prefork)] });
@@ -83,7 +85,7 @@ sub config_text {
         qq{DefaultRuntimeDir "$dir"},
         ($mpm ? $mpm : ()),
         module_lines(qw(unixd log_config authz_core), @{ $opt{modules} || [] }),
-        qq{LoadModule expect_module "} . module_so() . '"',
+        (($opt{expect} // 1) ? qq{LoadModule expect_module "} . module_so() . '"' : ()),
         @{ $opt{lines} || [] },
     );
 }

@@ -19,6 +19,7 @@ package ExpectTable;
 #          built with GET/POST/HEAD it is worked out from the request when
 #          the row does not say (stock_answer below). Shown with -v.
 #   vhost  the Apache::Test virtual host (default: the one given to defaults)
+#   tls    steps only: talk TLS to the host, trusting this CA file
 #   how it is sent, one of
 #     req    => { ExpectClient::request arguments }: a client's request on a
 #               connection of its own (Connection: close)
@@ -344,7 +345,8 @@ sub exchange {
     my $vhost = $case->{vhost} // $default{vhost};
     return $case->{run}->($case) if $case->{run};
     return ExpectClient::request(vhost => $vhost, %{ $case->{req} }) if $case->{req};
-    my $c = ExpectClient->new($vhost // 'default');
+    my $c = ExpectClient->new($vhost // 'default', undef,
+                              $case->{tls} ? (tls => $case->{tls}) : ());
     my (@reads, @interim, @finals);
     for my $step (@{ $case->{steps} || die "case '$case->{name}' sends nothing\n" }) {
         if (ref $step eq 'ARRAY') {

@@ -43,21 +43,22 @@ use ExpectTable qw(define);
 
 our @EXPORT_OK = qw(url curl nghttp nghttp_data have_tool write_data
                     backend_port backend_start backend_stop backend_records
-                    index_of);
+                    fpm_binary fpm_start fpm_stop index_of);
 
 use constant GUARD => 60;
 
 my $tmp = tempdir(CLEANUP => 1);
 my $runs = 0;
 
-# http://127.0.0.1:<port of the vhost><path>
+# http://127.0.0.1:<port of the vhost><path>; url($vhost, $path, 'https')
+# for a TLS host.
 sub url {
-    my ($vhost, $path) = @_;
+    my ($vhost, $path, $scheme) = @_;
     my $v = Apache::Test::config()->{vhosts}->{$vhost}
         or die "no virtual host $vhost in the test configuration\n";
     my ($port) = ($v->{hostport} || '') =~ /:(\d+)$/
         or die "no port for $vhost\n";
-    return "http://127.0.0.1:$port$path";
+    return ($scheme || 'http') . "://127.0.0.1:$port$path";
 }
 
 sub have_tool {
@@ -222,22 +223,26 @@ sub index_of {
 }
 
 # The backend's port: reserved by Apache::Test in t/conf/h2proxy.conf.in
-# (Define H2PROXY_BACKEND_PORT @NextAvailablePort@) and used by ProxyPass.
+# (Define H2PROXY_BACKEND_PORT @NextAvailablePort@) and used by ProxyPass;
+# backend_port('compose.conf', 'COMPOSE_BACKEND'): another file's.
 sub backend_port {
-    my $conf = catfile(Apache::Test::vars('t_conf'), 'h2proxy.conf');
+    my ($file, $name) = @_;
+    $file //= 'h2proxy.conf';
+    $name //= 'H2PROXY_BACKEND_PORT';
+    my $conf = catfile(Apache::Test::vars('t_conf'), $file);
     open my $fh, '<', $conf or die "$conf: $!\n";
     while (<$fh>) {
-        return $1 if /^\s*Define\s+H2PROXY_BACKEND_PORT\s+(\d+)/;
+        return $1 if /^\s*Define\s+\Q$name\E\s+(\d+)/;
     }
-    die "no H2PROXY_BACKEND_PORT in $conf\n";
+    die "no $name in $conf\n";
 }
 
-# Start t/backend/backend.pl on 127.0.0.1:<backend_port>, recording into
-# $record; returns {pid, port} once it listens, or dies.
+# Start t/backend/backend.pl on 127.0.0.1:<port> (default: backend_port()),
+# recording into $record; returns {pid, port} once it listens, or dies.
 sub backend_start {
-    my ($record, $lifetime) = @_;
+    my ($record, $lifetime, $port) = @_;
     my $script = catfile(dirname(__FILE__), '..', 'backend', 'backend.pl');
-    my $port = backend_port();
+    $port //= backend_port();
     my $pid = open my $out, '-|', $^X, $script, '--port', $port,
                    '--record', $record, '--lifetime', $lifetime || 180
         or die "cannot start $script: $!\n";
@@ -260,6 +265,88 @@ sub backend_stop {
     waitpid $be->{pid}, 0;
     close $be->{out};
     delete $be->{pid};
+}
+
+# PHP-FPM (Debian's php-fpm<version>) with a pool of its own:
+#
+#   my $fpm = fpm_start($dir);     # {pid, socket, ...} once it listens
+#   fpm_stop($fpm);
+#
+# Everything lives in $dir: the configuration, the pid file, the log and
+# the Unix socket (mode 0666, so that httpd's children reach it). Started
+# as root, the workers run as nobody. No php.ini is read (-n). It runs in
+# the foreground as a child of the test and is stopped by its PID; the
+# system's own php-fpm service is never touched.
+sub fpm_binary {
+    my @found;
+    for my $dir (split(/:/, $ENV{PATH} || ''), '/usr/sbin', '/usr/local/sbin') {
+        push @found, grep { -x } glob(catfile($dir, 'php-fpm')),
+                                 glob(catfile($dir, 'php-fpm[0-9]*'));
+    }
+    # the newest version first: php-fpm8.2 before php-fpm7.4
+    my ($bin) = sort { fpm_version($b) <=> fpm_version($a) } @found;
+    return $bin;
+}
+
+sub fpm_version {
+    my ($v) = $_[0] =~ /php-fpm([\d.]*)$/;
+    my @p = split /\./, $v || '0';
+    return ($p[0] || 0) * 1000 + ($p[1] || 0);
+}
+
+sub fpm_start {
+    my $dir = shift;
+    my $bin = fpm_binary() or die "no php-fpm in PATH or /usr/sbin\n";
+    my %f = (socket => "$dir/fpm.sock", pidfile => "$dir/fpm.pid",
+             log => "$dir/fpm.log", conf => "$dir/fpm.conf");
+    unlink $f{socket};
+    my ($user, $group) = $> == 0 ? ('nobody', (getgrnam('nogroup') ? 'nogroup' : 'nobody'))
+                                 : ();
+    open my $fh, '>', $f{conf} or die "$f{conf}: $!\n";
+    print $fh join '', map { "$_\n" } (
+        '[global]',
+        "pid = $f{pidfile}",
+        "error_log = $f{log}",
+        'daemonize = no',
+        '',
+        '[compose]',
+        "listen = $f{socket}",
+        'listen.mode = 0666',
+        ($user ? ("user = $user", "group = $group") : ()),
+        'pm = static',
+        'pm.max_children = 4',
+        'catch_workers_output = yes',
+    );
+    close $fh or die "$f{conf}: $!\n";
+    my $pid = fork // die "fork: $!\n";
+    if (!$pid) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $f{log};
+        open STDERR, '>>', $f{log};
+        exec $bin, '-n', '-F', '-y', $f{conf}, '-p', $dir or exit 127;
+    }
+    my $fpm = { %f, pid => $pid, bin => $bin };
+    for (1 .. GUARD * 10) {
+        return $fpm if -S $f{socket};
+        if (waitpid($pid, 1) == $pid) {       # WNOHANG: it ended
+            delete $fpm->{pid};
+            last;
+        }
+        select undef, undef, undef, 0.1;
+    }
+    fpm_stop($fpm);
+    die "php-fpm ($bin) did not listen on $f{socket}: " . slurp($f{log}) . "\n";
+}
+
+sub fpm_stop {
+    my $fpm = shift;
+    return unless $fpm;
+    if ($fpm->{pid}) {
+        kill 'TERM', $fpm->{pid};
+        waitpid $fpm->{pid}, 0;
+        delete $fpm->{pid};
+    }
+    unlink $fpm->{socket};
 }
 
 sub backend_records {
