@@ -458,8 +458,12 @@ static int expect_decide_stock(request_rec *r, expect_request *rec)
                   "client sent an unrecognized expectation value of "
                   "Expect: %s (ExpectEngine Off)",
                   ap_escape_logitem(r->pool, rec->field));
-    /* httpd sends its 417 like any response, then ends the connection
-     * (see expect_error_filter). */
+    /* httpd refuses before it maps the request to any section: its 417
+     * goes out with the virtual host's configuration (its ErrorDocument,
+     * its LimitRequestBody for the body it reads and discards), like any
+     * response, and then the connection ends (see expect_error_filter). */
+    r->per_dir_config = r->server->lookup_defaults;
+    r->expecting_100 = 0;       /* httpd notes only the exact value */
     return HTTP_EXPECTATION_FAILED;
 }
 
@@ -678,11 +682,16 @@ static EXPECT_NOINLINE int expect_act(request_rec *r, expect_request *rec,
         apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
     }
     expect_count(r, rec->counter);
-    if (rec->kept) {
-        apr_table_setn(r->headers_in, "Expect", rec->kept);
-    }
-    else {
-        apr_table_unset(r->headers_in, "Expect");
+    /* The accepted members replace the field, unless another module has
+     * changed or removed it since it was handed back (mod_headers'
+     * RequestHeader, say): then that change stands. */
+    if (apr_table_get(r->headers_in, "Expect") == rec->field) {
+        if (rec->kept) {
+            apr_table_setn(r->headers_in, "Expect", rec->kept);
+        }
+        else {
+            apr_table_unset(r->headers_in, "Expect");
+        }
     }
     if (rec->counter == EXPECT_COUNT_IMMEDIATE) {
         int status = r->status;
@@ -793,11 +802,8 @@ static int expect_map_to_storage(request_rec *r)
     return DECLINED;
 }
 
-/* fixups, APR_HOOK_REALLY_FIRST: act on the judgement.  Fixups run after
- * authentication and authorization (a client without credentials gets
- * 401/403 first) and before the handler; first among fixups so that later
- * ones (mod_headers' RequestHeader, mod_rewrite's per-directory rules,
- * mod_dir) see the field as decided. */
+/* fixups: act on the judgement, after access control and every other
+ * fixup (see expect_register_hooks), just before the handler. */
 static int expect_fixups(request_rec *r)
 {
     expect_request *rec = ap_get_module_config(r->request_config,
@@ -1034,9 +1040,10 @@ static void expect_register_hooks(apr_pool_t *p)
                            APR_HOOK_REALLY_FIRST);
     /* The action: fixups run after authentication and authorization (a
      * client without credentials gets 401/403, not 417) and before the
-     * handler; REALLY_FIRST so that later fixups (mod_headers, mod_rewrite
-     * in directory context, mod_dir) see the field as decided. */
-    ap_hook_fixups(expect_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+     * handler; REALLY_LAST so that whatever another fixup decides stays
+     * what it is (mod_rewrite's per-directory [F] and [R], mod_dir's and
+     * mod_speling's redirects) and no 100 Continue goes out before it. */
+    ap_hook_fixups(expect_fixups, NULL, NULL, APR_HOOK_REALLY_LAST);
     /* ap_send_error_response() runs insert_error_filter before it chooses
      * the body: where our 417 gets its JSON body. */
     ap_hook_insert_error_filter(expect_insert_error_filter, NULL, NULL,

@@ -224,8 +224,7 @@ my @NEIGHBOURS = (
       exchange100 => have_min_apache_version('2.4.40') },
 );
 
-# What ErrorDocument 417 makes of a 417 (the scope's; also for the HTML
-# 417 of ExpectEngine Off, which is decided with the scope known)
+# What ErrorDocument 417 makes of the module's 417 (the scope's)
 my %ERRDOC = (
     string => { status => 417, ctype => $HTML,
                 body_like => qr/\Acompose: send the request again without Expect\z/ },
@@ -287,9 +286,16 @@ sub answer {
                  ($body->{unmet} ? (unmet => $v->{unmet}) : ()),
                  conn => $unreadable ? 'close' : $kept_unless_waiting };
     }
-    if ($v->{html417}) {            # ExpectEngine Off: always closes
-        my $errdoc = $n->{errdoc} ? $ERRDOC{$n->{errdoc}} : { status => 417, ctype => $HTML };
-        return { %none, %$errdoc, conn => 'close' };
+    # ExpectEngine Off: httpd's own 417 once access control has passed,
+    # sent as stock sends it -- with the virtual host's configuration (the
+    # scope's ErrorDocument does not apply, the virtual host's body limit
+    # does), after reading the body to discard it -- then the connection
+    # closes.
+    if ($v->{html417}) {
+        return { status => 408, ctype => $HTML, %none, conn => 'close',
+                 body_like => qr/Additionally, a 417 Expectation Failed/ }
+            if $n->{stall} && $DISCARD_ERRORS;
+        return { %none, status => 417, ctype => $HTML, conn => 'close' };
     }
 
     # Served. 100 Continue when the handler reads, or before it; none
