@@ -156,6 +156,6 @@ for my $case (['proto_defer', 'Defer', 'GET', {}, 200],
                  next_written => 1, next => 1 } };
 }
 
-plan tests => count_checks(@cases), need_module('expect'), need_cgi, need_module('lua');
+plan tests => count_checks(@cases), need(need_module(qw(expect lua)), need_cgi);
 
 run_cases(@cases);

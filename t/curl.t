@@ -90,7 +90,8 @@ push @cases,
       want => { exit => 0, got_100 => 1, gave_up => 0, status => 200,
                 body_like => qr/before the body was read/ } };
 
-plan tests => count_checks(@cases), need_module('expect'), need_cgi, need_module('lua'),
-    need({ 'curl is not installed' => have_tool('curl') });
+plan tests => count_checks(@cases),
+    need(need_module(qw(expect lua)), need_cgi,
+         { 'curl is not installed' => have_tool('curl') });
 
 run_cases(@cases);

@@ -429,6 +429,6 @@ define no_smuggled => sub {
 };
 
 # ---- running ------------------------------------------------------------
-plan tests => count_checks(@cases), need_module('expect'), need_cgi;
+plan tests => count_checks(@cases), need(need_module('expect'), need_cgi);
 
 run_cases(@cases);

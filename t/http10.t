@@ -114,6 +114,6 @@ for my $case (['proto_defer', 'x-unknown', 417], ['proto_reject', '100-continue'
       want  => { status => $code, closed => 1 } };
 }
 
-plan tests => count_checks(@cases), need_module('expect'), need_cgi;
+plan tests => count_checks(@cases), need(need_module('expect'), need_cgi);
 
 run_cases(@cases);

@@ -102,6 +102,6 @@ for my $case (['x-unknown', 'proto_defer', 1, 'unknown expectation, body sent'],
                 same_connection => $same } };
 }
 
-plan tests => count_checks(@cases), need_module('expect'), need_cgi, need_lwp;
+plan tests => count_checks(@cases), need(need_module('expect'), need_cgi, need_lwp);
 
 run_cases(@cases);

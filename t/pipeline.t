@@ -113,6 +113,6 @@ push @cases,
       steps => [req(POST => '/cgi/echo.pl', $body, Expect => 'x-unknown') . $get_index, FINAL],
       want  => { status => 417, ctype => qr{^text/html}, closed => 1 } };
 
-plan tests => count_checks(@cases), need_module('expect'), need_cgi, need_module('lua');
+plan tests => count_checks(@cases), need(need_module(qw(expect lua)), need_cgi);
 
 run_cases(@cases);

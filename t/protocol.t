@@ -230,6 +230,6 @@ my @cases = (
                 closed => $smuggled } },
 );
 
-plan tests => count_checks(@cases), need_module('expect'), need_cgi;
+plan tests => count_checks(@cases), need(need_module('expect'), need_cgi);
 
 run_cases(@cases);

@@ -35,6 +35,11 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use ExpectTable;
 use ExpectTools qw(url curl nghttp nghttp_data have_tool write_data);
+use ExpectRelease qw(tls_unbuilt);
+
+if (my $why = tls_unbuilt()) {
+    plan skip_all => $why;
+}
 
 my $ca = catfile(Apache::Test::vars('t_conf'), 'tls', 'ca.pem');
 

@@ -14,7 +14,8 @@ use Exporter qw(import);
 use Apache::Test ();
 
 our @EXPORT_OK = qw(h2_capture_missing proxy_forwards_expect
-                    directive_missing directives_missing_in stock_keeps_cl_te);
+                    directive_missing directives_missing_in stock_keeps_cl_te
+                    tls_unbuilt);
 
 sub at_least { Apache::Test::have_min_apache_version($_[0]) }
 
@@ -56,6 +57,15 @@ sub directives_missing_in {
         return $why if $why;
     }
     return undef;
+}
+
+# httpd 2.4.37's own mod_ssl does not load with OpenSSL 3: a build of that
+# release from its sources has none (a distribution's 2.4.37 has its own).
+sub tls_unbuilt {
+    return !at_least('2.4.38') && !Apache::Test::have_module('ssl')
+        ? "httpd 2.4.37's own mod_ssl does not load with OpenSSL 3, so this "
+          . 'build has no TLS; TLS is tested on the later releases'
+        : undef;
 }
 
 # Before 2.4.44, httpd's own request parsing keeps a connection whose
