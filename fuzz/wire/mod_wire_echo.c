@@ -29,7 +29,7 @@
  *                 body (httpd discards it after the handler).
  *
  * Field values are escaped (%XX for '%', ';', '=' and every byte outside
- * 0x20..0x7e); a value longer than WIRE_FULL_MAX is shown as its length
+ * 0x21..0x7e); a value longer than WIRE_FULL_MAX is shown as its length
  * and MD5 unless its name has six bytes (Expect and every name the fuzzer
  * renames it to), which are always shown in full.
  */
@@ -89,7 +89,7 @@ static void wire_escaped(wire_buf *b, const char *s, apr_size_t len)
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
 
-        if (c < 0x20 || c > 0x7e || c == '%' || c == ';' || c == '=') {
+        if (c <= 0x20 || c > 0x7e || c == '%' || c == ';' || c == '=') {
             char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
             wire_add(b, esc, 3);
         }

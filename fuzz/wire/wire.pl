@@ -65,7 +65,7 @@ if ($mode eq 'fuzz') {
 elsif ($mode eq 'replay') {
     my @files = map { -d $_ ? sort(glob("$_/*.case")) : $_ } @ARGV;
     my %stats;
-    my $runner = Wire::Case->new(servers => $servers, stats => \%stats);
+    my $runner = Wire::Case->new(servers => $servers, stats => \%stats, debug => $o{verbose});
     my $bad = 0;
     for my $f (@files) {
         my $case = Wire::Gen::read_case($f);

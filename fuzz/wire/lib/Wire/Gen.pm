@@ -317,6 +317,7 @@ sub gen {
     seed_rng($seed, $n);
     my $config = pick(@CONFIGS);
     if (chance(0.12) && ($config eq 'defer' || $config eq 'tls' || $config eq 'mix' || $config eq 'immediate')) {
+        # h2c is enabled in defer and mix, h2 in tls
         $config = 'defer' if $config eq 'immediate';
         return $self->h2_case($config);
     }

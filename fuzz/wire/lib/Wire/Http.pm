@@ -124,7 +124,7 @@ sub parse_wire_in {
     return undef unless defined $v;
     my @parts = split /;/, $v, -1;
     my %req;
-    for my $k (qw(method uri protocol proto_num assbackwards)) {
+    for my $k (qw(method uri path protocol proto_num assbackwards)) {
         my $p = shift @parts // '';
         $p =~ s/^\Q$k\E=//;
         $req{$k} = unescape($p);
