@@ -167,6 +167,7 @@ static void wire_request(wire_buf *b, request_rec *r, const char *sep)
 static void wire_stage(request_rec *r, const char *stage)
 {
     apr_table_setn(r->err_headers_out, "X-Wire-Stage", stage);
+    apr_table_setn(r->notes, "wire-stage", stage);
 }
 
 /* post_read_request, after mod_expect's (REALLY_FIRST) has handed the
@@ -181,11 +182,29 @@ static int wire_post_read_request(request_rec *r)
     wire_request(&b, r, ";");
     wire_table(&b, r->headers_in, ";");
     apr_table_setn(r->err_headers_out, "X-Wire-In", b.data);
+    apr_table_setn(r->notes, "wire-in", b.data);
     if (r->header_only) {
         apr_table_setn(r->err_headers_out, "X-Wire-Head", "1");
     }
     wire_stage(r, "prr");
     return DECLINED;
+}
+
+/* insert_error_filter: an error response that replaces the one under
+ * way (a failed body read ends in one) may start from cleared header
+ * tables; put the fields back. */
+static void wire_insert_error_filter(request_rec *r)
+{
+    const char *in = apr_table_get(r->notes, "wire-in");
+
+    if (in && !r->main && !r->prev) {
+        apr_table_setn(r->err_headers_out, "X-Wire-In", in);
+        apr_table_setn(r->err_headers_out, "X-Wire-Stage",
+                       apr_table_get(r->notes, "wire-stage"));
+        if (r->header_only) {
+            apr_table_setn(r->err_headers_out, "X-Wire-Head", "1");
+        }
+    }
 }
 
 static int wire_fixups(request_rec *r)
@@ -356,6 +375,8 @@ static void wire_register_hooks(apr_pool_t *p)
                               APR_HOOK_FIRST);
     /* LAST: after mod_expect's REALLY_FIRST fixup, which may answer 417. */
     ap_hook_fixups(wire_fixups, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_insert_error_filter(wire_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
     ap_hook_handler(wire_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

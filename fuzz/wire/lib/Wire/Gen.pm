@@ -301,7 +301,7 @@ sub h2_case {
     }
     push @h, ['expec~', pick('x-foo', '100-continue', '')] if chance(0.15);
     push @h, ['x-other', pick('1', 'a, b')] if chance(0.2);
-    for (1 .. rnd(3)) { my $j = rnd(@h); my $k = rnd(@h); @h[$j, $k] = @h[$k, $j] if @h }
+    for (1 .. rnd(3)) { my $j = rnd(scalar @h); my $k = rnd(scalar @h); @h[$j, $k] = @h[$k, $j] if @h }
     my %h2 = (method => $method, paths => \@paths, headers => \@h);
     if ($method ne 'GET' && $method ne 'HEAD' || chance(0.1)) {
         $h2{body} = pick('', 'abc', 'x' x (1 + rnd(300)), 'y' x 70);

@@ -139,8 +139,10 @@ sub fuzz {
                     $class =~ s/\d+/N/g;
                     $stats{"finding $class"}++;
                     if ($o{findings} && $found < 20) {
-                        my $small = shrink($runner, $case, 150);
-                        my $sv = $runner->run($small);
+                        # Shrinking runs count apart from the run's figures.
+                        my $quiet = Wire::Case->new(servers => $servers, stats => {});
+                        my $small = shrink($quiet, $case, 150);
+                        my $sv = $quiet->run($small);
                         $sv = $v unless @{ $sv->{findings} };
                         my $file = sprintf("%s/seed%s-stream%d.case", $o{findings}, $o{seed}, $n);
                         open my $fh, '>', $file or die "wire: $file: $!\n";
