@@ -67,10 +67,27 @@ my @MIX = (
 # LimitRequestBody by location, in every configuration.
 my @LIMITS = (['/small', 64]);
 
-# httpd's <Location "/x"> test on r->uri (slashes merged): /x, /x/...
+# The path <Location> sections see: r->uri decoded, without dot segments,
+# slashes merged.
+sub normalize_path {
+    my ($p) = @_;
+    $p =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge;
+    $p =~ s{//+}{/}g;
+    my @out;
+    for my $seg (split m{/}, $p, -1) {
+        if ($seg eq '.') { next }
+        if ($seg eq '..') { pop @out if @out > 1; next }
+        push @out, $seg;
+    }
+    my $n = join '/', @out;
+    $n .= '/' if $p =~ m{/\.\.?$} && $n !~ m{/$};
+    return $n eq '' ? '/' : $n;
+}
+
+# httpd's <Location "/x"> test: /x, /x/...
 sub location_matches {
     my ($loc, $path) = @_;
-    $path =~ s{//+}{/}g;
+    $path = normalize_path($path);
     return 0 unless substr($path, 0, length $loc) eq $loc;
     my $next = substr($path, length $loc, 1);
     return $next eq '' || $next eq '/' || substr($loc, -1) eq '/';

@@ -161,7 +161,9 @@ sub start {
         # Own process group: a Ctrl-C in the terminal reaches this
         # process, which stops the server itself.
         POSIX::setpgid(0, 0);
-        exec $httpd, @args or POSIX::_exit(127);
+        # Core files for the crash report (CoreDumpDirectory).
+        exec '/bin/sh', '-c', 'ulimit -c unlimited 2>/dev/null; exec "$@"', 'sh', $httpd, @args
+            or POSIX::_exit(127);
     }
     $self->{pids}{$who} = $pid;
     $live{$pid} = $$;
@@ -246,6 +248,11 @@ sub stop {
         delete $live{$pid};
     }
     $self->{pids} = {};
+    my @cores = glob("$self->{dir}/*/core*");
+    if (@cores && !$self->{keep}) {
+        print STDERR "wire: core files kept in $self->{dir}: @cores\n";
+        $self->{keep} = 1;
+    }
     if ($self->{dir} && -d $self->{dir} && !$self->{keep}) {
         system('rm', '-rf', $self->{dir});
     }
