@@ -4,7 +4,7 @@
 #
 #   tools/deps.sh build   apxs and httpd: enough for `make` and `make run`
 #   tools/deps.sh test    the above plus the Apache::Test suite's needs
-#   tools/deps.sh sanitize|fuzz|soak   what those make targets need
+#   tools/deps.sh sanitize|fuzz|soak|wire   what those make targets need
 #
 # Missing packages are installed with apt-get when running as root. Anyone
 # else gets the exact command to run and a non-zero exit status.
@@ -23,14 +23,19 @@ sanitize_pkgs=(libgcc-12-dev)
 fuzz_pkgs=(clang libclang-rt-14-dev lld)
 # make soak: wrk for HTTP/1.1 load, h2load (nghttp2-client) for HTTP/2
 soak_pkgs=(wrk nghttp2-client curl)
+# make fuzz-wire and t/wire_replay.t: Perl's TLS client (Net::SSLeay),
+# openssl for the throw-away certificate, nghttp for HTTP/2; the rest is
+# Perl's core.
+wire_pkgs=(libnet-ssleay-perl openssl nghttp2-client)
 
 case $what in
   build)    pkgs=("${build_pkgs[@]}") ;;
-  test)     pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-  sanitize) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${sanitize_pkgs[@]}") ;;
+  test)     pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${wire_pkgs[@]}") ;;
+  sanitize) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${wire_pkgs[@]}" "${sanitize_pkgs[@]}") ;;
   fuzz)     pkgs=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   soak)     pkgs=("${build_pkgs[@]}" "${soak_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|sanitize|fuzz|soak" >&2; exit 2 ;;
+  wire)     pkgs=("${build_pkgs[@]}" "${wire_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|sanitize|fuzz|soak|wire" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
