@@ -20,13 +20,16 @@
 wire_saved_default_goal := $(.DEFAULT_GOAL)
 
 FUZZ_STREAMS   ?= 10000
-FUZZ_SECONDS   ?= 0
 FUZZ_SEED      ?=
 FUZZ_JOBS      ?= 4
 WIRE_PORT_BASE ?= 9400
 WIRE_OUT       ?= $(CURDIR)/.libs/wire
 WIRE_FINDINGS  ?= $(WIRE_OUT)/findings
 WIRE_ECHO_SO    = $(WIRE_OUT)/mod_wire_echo.so
+# FUZZ_SECONDS also sets the libFuzzer runs of mk/fuzz.mk (default 60
+# there); here only a value given on the command line or in the
+# environment counts, and none means no time limit.
+WIRE_SECONDS    = $(if $(filter command line environment environment override,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),0)
 
 .PHONY: fuzz-wire wire-build wire-replay wire-deps
 
@@ -48,7 +51,7 @@ wire-build: all $(WIRE_ECHO_SO)
 
 fuzz-wire: wire-deps wire-build
 	@perl fuzz/wire/wire.pl fuzz --streams '$(FUZZ_STREAMS)' \
-	  --seconds '$(FUZZ_SECONDS)' $(if $(FUZZ_SEED),--seed '$(FUZZ_SEED)') \
+	  --seconds '$(WIRE_SECONDS)' $(if $(FUZZ_SEED),--seed '$(FUZZ_SEED)') \
 	  --jobs '$(FUZZ_JOBS)' --port-base '$(WIRE_PORT_BASE)' \
 	  --echo '$(WIRE_ECHO_SO)' --module '$(CURDIR)/.libs/mod_expect.so' \
 	  --findings '$(WIRE_FINDINGS)'

@@ -374,6 +374,12 @@ sub run {
     my (%dec, %rin, %gen_dec);
     my $rr = $R->{responses};
     my $all_answered = @$rr == @$orig + 1;
+    # Requests whose target lost its w=<n> (or never had one: OPTIONS *)
+    # are matched in order with the answers that show none.
+    my @unmarked = grep { $orig->[$_] !~ /^\s*\S+ [^ ]*[?&]w=\d+/ } 0 .. $#$orig;
+    my @unmarked_r = grep { $rr->[$_]{in} && !(defined $rr->[$_]{marker} && $rr->[$_]{marker} =~ /^\d+$/) } 0 .. $#$rr;
+    my %by_order;
+    @by_order{@unmarked_r} = @unmarked if @unmarked == @unmarked_r;
     for my $j (0 .. $#$rr) {
         my $x = $rr->[$j];
         next unless $x->{in};
@@ -381,7 +387,7 @@ sub run {
         $dec{$j} = $self->decision_for($case, $x->{in}, $rn);
         $dec{$j}{early} = answered_early($x, $x->{in}) if $dec{$j};
         my $g = defined $x->{marker} && $x->{marker} =~ /^\d+$/ ? $x->{marker}
-              : $all_answered && $j < @$orig ? $j : undef;
+              : $all_answered && $j < @$orig ? $j : $by_order{$j};
         $gen_dec{$g} //= $dec{$j} if defined $g;
     }
     my $kreq = $self->k_requests($orig, \@renamed, \%gen_dec, $rn);

@@ -127,6 +127,7 @@ sub fuzz {
             my %stats;
             my $runner = Wire::Case->new(servers => $servers, stats => \%stats);
             my $found = 0;
+            my %shrunk;
             for (my $n = $w; !$streams || $n < $streams; $n += $jobs) {
                 last if $deadline && time > $deadline;
                 my $case = $gen->gen($o{seed}, $n);
@@ -138,7 +139,9 @@ sub fuzz {
                     (my $class = $first) =~ s/\n.*//s;
                     $class =~ s/\d+/N/g;
                     $stats{"finding $class"}++;
-                    if ($o{findings} && $found < 20) {
+                    # A reproducer for the first two of each class a
+                    # worker meets (at most 20): shrinking costs runs.
+                    if ($o{findings} && $found < 20 && $shrunk{$class}++ < 2) {
                         # Shrinking runs count apart from the run's figures.
                         my $quiet = Wire::Case->new(servers => $servers, stats => {});
                         my $small = shrink($quiet, $case, 150);
@@ -166,34 +169,44 @@ sub fuzz {
         $kids{$pid} = $rd;
     }
     # Collect.  Each worker reports progress, findings and its totals.
+    # If this process is stopped (Ctrl-C, TERM), the workers are too.
     my $sel = IO::Select->new(values %kids);
     my %buf;
     my $last = 0;
     my @files;
-    while ($sel->count) {
-        for my $fh ($sel->can_read(1)) {
-            my $n = sysread($fh, my $chunk, 65536);
-            if (!$n) { $sel->remove($fh); next }
-            $buf{$fh} .= $chunk;
-            while ($buf{$fh} =~ s/^([^\n]*)\n//) {
-                my $l = $1;
-                if ($l =~ /^P (\d+)/) {
-                    if (time - $last > 30) {
-                        $say->(sprintf("wire: stream %d, %.0fs", $1, time - $t0));
-                        $last = time;
+    my $ok = eval {
+        while ($sel->count) {
+            for my $fh ($sel->can_read(1)) {
+                my $n = sysread($fh, my $chunk, 65536);
+                if (!$n) { $sel->remove($fh); next }
+                $buf{$fh} .= $chunk;
+                while ($buf{$fh} =~ s/^([^\n]*)\n//) {
+                    my $l = $1;
+                    if ($l =~ /^P (\d+)/) {
+                        if (time - $last > 30) {
+                            $say->(sprintf("wire: stream %d, %.0fs", $1, time - $t0));
+                            $last = time;
+                        }
                     }
+                    elsif ($l =~ /^F (.*)/) { push @files, $1; $say->("wire: FINDING written to $1") }
+                    elsif ($l =~ /^S (.*)/) {
+                        for (split ' ', $1) { my ($k, $v) = split /=/; $total{$k} += $v }
+                    }
+                    elsif ($l =~ /^K (.*)\t(\d+)$/) { $total{$1} += $2 }
                 }
-                elsif ($l =~ /^F (.*)/) { push @files, $1; $say->("wire: FINDING written to $1") }
-                elsif ($l =~ /^S (.*)/) {
-                    for (split ' ', $1) { my ($k, $v) = split /=/; $total{$k} += $v }
-                }
-                elsif ($l =~ /^K (.*)\t(\d+)$/) { $total{$1} += $2 }
+            }
+            if (!$servers->alive) {
+                $say->("wire: a server died");
+                kill 'TERM', keys %kids;
             }
         }
-        if (!$servers->alive) {
-            $say->("wire: a server died");
-            kill 'TERM', keys %kids;
-        }
+        1;
+    };
+    if (!$ok) {
+        my $err = $@;
+        kill 'TERM', keys %kids;
+        waitpid($_, 0) for keys %kids;
+        die $err;
     }
     waitpid($_, 0) for keys %kids;
     $total{seconds} = time - $t0;
