@@ -66,7 +66,7 @@ my $gen = Wire::Gen->new(seeds => Wire::Run::seeds_dir());
 my (@found, %classes);
 for my $n (0 .. $streams - 1) {
     my $case = $gen->gen($seed, $n);
-    my $v = $runner->run($case);
+    my $v = Wire::Run::run_whole_and_split($runner, $case);
     next unless @{ $v->{findings} };
     (my $class = $v->{findings}[0]) =~ s/\n.*//s;
     $class =~ s/\d+/N/g;

@@ -339,7 +339,7 @@ sub run {
     return $self->run_h2($case) if $case->{transport} eq 'h2';
     my %v = (findings => [], rules => {});
     $self->count('streams');
-    $self->count("config $case->{config}" . ($case->{config} eq 'tls' ? ' (HTTP/1.1 over TLS)' : ''));
+    $self->count(config_key($case));
     my $orig = $case->{requests};
     my $S = $self->exchange($case, 'stock', $orig);
     my $M = $self->exchange($case, 'module', $orig);
@@ -398,6 +398,14 @@ sub run {
 }
 
 sub rule { my ($v, $name) = @_; $v->{rules}{$name}++ }
+
+# The statistics key of a case's configuration and transport.
+sub config_key {
+    my ($case) = @_;
+    return "config $case->{config} ("
+        . ($case->{transport} eq 'h2' ? ($case->{config} eq 'tls' ? 'h2' : 'h2c')
+           : $case->{config} eq 'tls' ? 'HTTP/1.1 over TLS' : 'HTTP/1.x') . ')';
+}
 
 sub compare_plain {
     my ($self, $A, $B, $v, $an, $bn) = @_;
@@ -737,7 +745,7 @@ sub run_h2 {
     my ($self, $case) = @_;
     my %v = (findings => [], rules => {});
     $self->count('streams');
-    $self->count("config $case->{config} (" . ($case->{config} eq 'tls' ? 'h2' : 'h2c') . ')');
+    $self->count(config_key($case));
     my $h2 = $case->{h2};
     my $S = $self->h2_exchange($case, 'stock', $h2);
     my $M = $self->h2_exchange($case, 'module', $h2);

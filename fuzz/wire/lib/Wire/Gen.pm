@@ -323,7 +323,7 @@ sub gen {
     }
     my $count = pick(1, 1, 1, 2, 2, 3);
     my @req = map { $self->request($config, $_) } 0 .. $count - 1;
-    my $len = length(join '', @req) + length($Wire::Case::PROBE // '');
+    my $len = do { no warnings qw(once); length(join "", @req) + length($Wire::Case::PROBE // "") };
     my @splits;
     if (chance(0.7)) {
         push @splits, 1 + rnd($len - 1) for 1 .. 1 + rnd(5);

@@ -99,6 +99,25 @@ sub shrink {
     return $best;
 }
 
+# A generated HTTP/1.x stream goes out twice: whole, in one write, and cut
+# into the writes its case names; either showing a difference is a finding.
+sub run_whole_and_split {
+    my ($runner, $case) = @_;
+    my $v = $runner->run($case);
+    if (!@{ $v->{findings} } && $case->{transport} eq 'h1' && @{ $case->{splits} // [] }) {
+        my %whole = (%$case, splits => []);
+        my $w = $runner->run(\%whole);
+        # the same stream, sent a second way
+        $runner->{stats}{streams}--;
+        $runner->{stats}{ Wire::Case::config_key($case) }--;
+        $runner->{stats}{'sent whole and split'}++;
+        $w->{rules}{$_} += $v->{rules}{$_} for keys %{ $v->{rules} };
+        %$case = %whole if @{ $w->{findings} };
+        return $w;
+    }
+    return $v;
+}
+
 sub describe {
     my ($case, $v) = @_;
     return join("\n", "finding: " . join("\n", @{ $v->{findings} }),
@@ -131,7 +150,7 @@ sub fuzz {
             for (my $n = $w; !$streams || $n < $streams; $n += $jobs) {
                 last if $deadline && time > $deadline;
                 my $case = $gen->gen($o{seed}, $n);
-                my $v = $runner->run($case);
+                my $v = run_whole_and_split($runner, $case);
                 $stats{"rule $_"} += $v->{rules}{$_} for keys %{ $v->{rules} };
                 if (@{ $v->{findings} }) {
                     $stats{findings}++;
