@@ -4,7 +4,8 @@
 #                                  10000) or FUZZ_SECONDS seconds have passed
 #   make fuzz-wire FUZZ_STREAMS=100000 FUZZ_SEED=12345
 #   make fuzz-wire FUZZ_SECONDS=600 FUZZ_STREAMS=0
-#   make wire-build                build the test-only echo module only
+#   make wire-build                build the module and the test-only echo
+#                                  module (make wire-echo: the latter only)
 #   make wire-replay               replay fuzz/wire/repro/* (what
 #                                  t/wire_replay.t does, without the suite)
 #
@@ -31,7 +32,7 @@ WIRE_ECHO_SO    = $(WIRE_OUT)/mod_wire_echo.so
 # environment counts, and none means no time limit.
 WIRE_SECONDS    = $(if $(filter command line environment environment override,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),0)
 
-.PHONY: fuzz-wire wire-build wire-replay wire-deps
+.PHONY: fuzz-wire wire-build wire-echo wire-replay wire-deps
 
 wire-deps:
 	@$(SHELL) tools/deps.sh wire
@@ -48,6 +49,9 @@ $(WIRE_ECHO_SO): fuzz/wire/mod_wire_echo.c | apxs-present
 	@echo "wire: built $@"
 
 wire-build: all $(WIRE_ECHO_SO)
+
+# The echo module alone (t/wire_replay.t: the suite has built the module).
+wire-echo: $(WIRE_ECHO_SO)
 
 fuzz-wire: wire-deps wire-build
 	@perl fuzz/wire/wire.pl fuzz --streams '$(FUZZ_STREAMS)' \

@@ -258,7 +258,8 @@ sub answered_early {
         return 0 if $x->{status} == 413 || $x->{status} == 501 || $x->{status} == 405;
     }
     if ($in->{method} eq 'OPTIONS' && $in->{path} eq '*') {
-        return 0 if $x->{status} == 200;
+        # Its answer, or the 400/413 of discarding a body it cannot read.
+        return 0 if $x->{status} == 200 || $x->{status} == 400 || $x->{status} == 413;
     }
     return 1;
 }
@@ -494,7 +495,7 @@ sub compare_model {
         else {
             $kr->{_k_closed} = $j == $#$k && $K->{junk} eq '' ? 1 : 0;
             $close = $self->compare_decided($case, $kr, $mr, $d, $rin_j, $rn, $v, $label);
-            return if !defined $close;
+            return if !defined $close || $close == 2;
             undef $close if $close == -1;
         }
         my $k_last = $j == $#$k;
@@ -619,11 +620,17 @@ sub compare_decided {
         # Connection safety: close when the client may hold its body back,
         # when the declared body is over the limit, when the client asked
         # for it, or when reading the body failed in K.
+        # TRACE refuses any body with 413 without reading it: K cannot
+        # tell whether the module, which discards it after its 417, can.
+        if ($rin && $rin->{method} eq 'TRACE' && $kr->{status} == 413 && $kr->{_k_closed}
+            && !$d->{may_wait} && !$d->{over_limit} && !$d->{client_close}) {
+            $self->count('unverified: what follows a refused TRACE with a body');
+            return 2;
+        }
         # K shows a body that cannot be read as a 400 or 413 from the
-        # handler (or httpd's discard after it), and closes.
+        # handler (or from httpd discarding it), and closes.
         my $close = $d->{may_wait} || $d->{over_limit} || $d->{client_close}
-                 || ($kr->{stage} ne 'prr' && $kr->{_k_closed}
-                     && ($kr->{status} == 400 || $kr->{status} == 413)) ? 1 : 0;
+                 || ($kr->{_k_closed} && ($kr->{status} == 400 || $kr->{status} == 413)) ? 1 : 0;
         # (K closed after a handler or a discard failed to read the body.)
         my $conn = header($mr, 'Connection') // '';
         # (HTTP/1.0 answers close without saying so.)
