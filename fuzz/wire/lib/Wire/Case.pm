@@ -394,8 +394,35 @@ sub run {
     my $kreq = $self->k_requests($orig, \@renamed, \%gen_dec, $rn);
     my $K = join('', @$kreq) eq join('', @renamed) ? $R
           : $self->exchange($case, 'stock', $kreq);
+    $self->check_stock($S, \%dec, \%rin, \%v);
     $self->compare_model($case, $S, $M, $R, $K, \%dec, \%rin, $rn, \%v);
     return \%v;
+}
+
+# S against what the rules say stock does (SPEC, "What it is"): the first
+# request whose Expect field is neither empty nor exactly 100-continue is
+# answered with httpd's HTML 417 while it is read, and nothing follows.
+sub check_stock {
+    my ($self, $S, $dec, $rin, $v) = @_;
+    my $s = $S->{responses};
+    for my $j (0 .. $#$s) {
+        my $d = $dec->{$j};
+        next unless $d && !$d->{empty} && !$d->{stock_passes};
+        my $x = $s->[$j];
+        my $head = $rin->{$j} && $rin->{$j}{method} eq 'HEAD';
+        my $want = $head ? '' : html_417($d->{value});
+        # (When httpd then fails to read the body it was discarding, the
+        # page is its 400 "Additionally, a 417 ..." instead.)
+        my $is_417 = $x->{line} eq 'HTTP/1.1 417 Expectation Failed' && $x->{body} eq $want;
+        my $is_400 = $x->{line} eq 'HTTP/1.1 400 Bad Request'
+                     && $x->{body} =~ /Additionally, a 417 Expectation Failed\n/;
+        if (!($is_417 || $is_400) || $x->{in} || $j != $#$s || $S->{junk} ne '') {
+            push @{ $v->{findings} }, "stock did not answer request " . ($j + 1)
+                . " as the rules say stock does (HTML 417 before any hook, then close): "
+                . "$x->{line}, " . (@$s - $j - 1) . " responses after it";
+        }
+        return;
+    }
 }
 
 sub rule { my ($v, $name) = @_; $v->{rules}{$name}++ }
