@@ -275,11 +275,14 @@ sub request {
     my $req = $proto eq '' || ($s->{nine} && chance(0.5))
             ? "$method $target\r\n"      # HTTP/0.9: no header block
             : "$method $target $proto$eol" . join('', map { "$_$eol" } @h) . $eol . $body;
-    # Byte-level damage.
+    # Byte-level damage, in the request line and header block only: a body
+    # that grows past its Content-Length could leave a bare LF to be read
+    # as the next line (see above).
     if (chance(0.12)) {
         my $n = 1 + rnd(3);
+        my $end = $req =~ /\r?\n\r?\n/ ? $-[0] + 1 : length $req;
         for (1 .. $n) {
-            my $at = rnd(length $req);
+            my $at = rnd($end);
             my $op = rnd(6);
             my $b = pick("\r", "\n", "\0", "\x80", "\xff", ' ', "\t", ':', ',', '"', 'E', "\x7f");
             if ($op == 0) { substr($req, $at, 1) = '' }
