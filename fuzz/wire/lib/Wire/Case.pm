@@ -248,9 +248,12 @@ sub in_text {
 # and OPTIONS * in map_to_storage, where the module judges them first
 # (SPEC: requests that never reach the usual hooks are judged).
 sub answered_early {
-    my ($x, $in) = @_;
+    my ($x, $in, $tls) = @_;
     return 0 unless ($x->{stage} // '') eq 'prr';
     return 1 unless $in;
+    # mod_ssl answers 400 in post_read_request when the client named a
+    # host by SNI and the request names none.
+    return 1 if $tls && $x->{status} == 400 && !grep { lc $_->[0] eq 'host' } @{ $in->{fields} };
     my $ct = header($x, 'Content-Type') // '';
     if ($in->{method} eq 'TRACE') {
         # ap_send_http_trace()'s answers: the trace, 413 for a body, 501
@@ -390,7 +393,7 @@ sub run {
         next unless $x->{in};
         $rin{$j} = $x->{in};
         $dec{$j} = $self->decision_for($case, $x->{in}, $rn);
-        $dec{$j}{early} = answered_early($x, $x->{in}) if $dec{$j};
+        $dec{$j}{early} = answered_early($x, $x->{in}, $case->{config} eq 'tls') if $dec{$j};
         my $g = defined $x->{marker} && $x->{marker} =~ /^\d+$/ ? $x->{marker}
               : $all_answered && $j < @$orig ? $j : $by_order{$j};
         $gen_dec{$g} //= $dec{$j} if defined $g;
@@ -489,7 +492,7 @@ sub compare_model {
             my %min = %{ $mr->{in} };
             $min{fields} = [ map { lc $_->[0] eq 'expect' ? [renamed_name($_->[0], $rn), $_->[1]] : $_ } @{ $min{fields} } ];
             $d = $self->decision_for($case, \%min, $rn);
-            $d->{early} = answered_early($kr, \%min) if $d;
+            $d->{early} = answered_early($kr, \%min, $case->{config} eq 'tls') if $d;
             $rin_j = \%min if $d;
             $self->count('capture unverified (reference showed no request)') if $d;
         }
@@ -805,7 +808,7 @@ sub run_h2 {
         if ($x && $x->{in}) {
             $rin{$p} = $x->{in};
             my $d = $dec{$p} = $self->decision_for($case, $x->{in}, $rn);
-            $d->{early} = answered_early($x, $x->{in}) if $d;
+            $d->{early} = answered_early($x, $x->{in}, $case->{config} eq 'tls') if $d;
             if ($d && ($d->{empty} || (!$d->{engine} && $d->{pass}))) {
                 %K2 = (%$h2, paths => [ $h2->{paths}[$p] ]);
             }
