@@ -7,7 +7,7 @@
 #   tools/deps.sh test    build plus the Apache::Test suite's needs
 #   tools/deps.sh deb     what `make deb` needs (debhelper, dh_apache2)
 #   tools/deps.sh test-deb   deb plus what `make test-deb` needs
-#   tools/deps.sh bench|sanitize|fuzz|soak|interop   what those make targets need
+#   tools/deps.sh bench|sanitize|fuzz|soak|interop|wire   what those make targets need
 #   tools/deps.sh matrix  test plus what building httpd and APR from their
 #                         release sources needs (make test-matrix)
 #
@@ -59,19 +59,24 @@ interop_pkgs=(openjdk-17-jdk-headless golang-go nodejs python3 python3-aiohttp
 matrix_pkgs=(build-essential autoconf automake libtool libtool-bin make xz-utils
              libapr1-dev libaprutil1-dev libpcre3-dev libpcre2-dev libssl-dev
              libnghttp2-dev zlib1g-dev libexpat1-dev liblua5.3-dev)
+# make fuzz-wire and t/wire_replay.t: Perl's TLS client (Net::SSLeay),
+# openssl for the throw-away certificate, nghttp for HTTP/2; the rest is
+# Perl's core.
+wire_pkgs=(libnet-ssleay-perl openssl nghttp2-client)
 
 case $what in
   build|run) pkgs=("${build_pkgs[@]}") ;;
-  test)     pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  test)     pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${wire_pkgs[@]}") ;;
   deb)      pkgs=("${deb_pkgs[@]}") ;;
   test-deb) pkgs=("${deb_pkgs[@]}" "${test_deb_pkgs[@]}") ;;
   bench)    pkgs=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  sanitize) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${sanitize_pkgs[@]}") ;;
+  sanitize) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${wire_pkgs[@]}" "${sanitize_pkgs[@]}") ;;
   fuzz)     pkgs=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   soak)     pkgs=("${build_pkgs[@]}" "${soak_pkgs[@]}") ;;
-  matrix)   pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${matrix_pkgs[@]}") ;;
+  matrix)   pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${wire_pkgs[@]}" "${matrix_pkgs[@]}") ;;
+  wire)     pkgs=("${build_pkgs[@]}" "${wire_pkgs[@]}") ;;
   interop)  pkgs=("${build_pkgs[@]}" "${interop_pkgs[@]}") ;;
-  *) echo "usage: $0 build|run|test|deb|test-deb|bench|sanitize|fuzz|soak|interop|matrix" >&2; exit 2 ;;
+  *) echo "usage: $0 build|run|test|deb|test-deb|bench|sanitize|fuzz|soak|interop|matrix|wire" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
