@@ -167,7 +167,8 @@ typedef struct {
     expect_in_e after_line; /* the state at the next line start */
     request_rec *r;         /* whose header block is read */
     /* The lines of ours or of the stash name in r's block: */
-    request_rec *noted;     /* the request they belong to */
+    request_rec *noted;     /* the request they belong to; NULL from
+                             * pre_read_request on, until the first */
     int lines[2];           /* how many of each origin */
     char name[2][EXPECT_NAME_LEN + 1];  /* the first of each, as spelled */
     apr_array_header_t *order;  /* origin (char) of each, in order */
@@ -464,6 +465,7 @@ static int expect_lines_arm(request_rec *r, conn_rec *c)
     }
     ctx->state = EXPECT_IN_REQUEST_LINE;
     ctx->r = r;
+    ctx->noted = NULL;      /* a new request_rec may reuse the old address */
     return 1;
 }
 

@@ -132,6 +132,7 @@ typedef struct {
     int acted;              /* the judgement has been acted on */
     int answered_early;     /* an error response began before that */
     int stock;              /* ExpectEngine Off: httpd's own rules */
+    int stock_refused;      /* ... and its 417 */
     const expect_dir_conf *conf;    /* the configuration that judged */
     apr_array_header_t *unmet;      /* of const expect_member * */
     int by_continue;        /* 100-continue under ExpectContinue Reject */
@@ -157,8 +158,6 @@ typedef struct {
                              * ErrorDocument's redirect); 0 on the target
                              * of a local ErrorDocument, whose status is
                              * httpd's to set */
-    int stock;              /* httpd's own 417 (ExpectEngine Off): sent as
-                             * stock sends it, then the connection closes */
     int typed;              /* the module's own body: its Content-Type */
     apr_bucket_brigade *held;   /* the body until its end, for its length */
 } expect_error_ctx;
@@ -342,19 +341,18 @@ static expect_request *expect_initial_record(request_rec *r)
  * own, or what an ErrorDocument 417 makes of it). */
 static int expect_refusing(const expect_request *rec)
 {
-    return rec && rec->acted && rec->unmet && !rec->stock;
+    return rec && rec->acted && (rec->unmet || rec->stock_refused);
 }
 
 /* Adds EXPECT_ERROR to the response that carries a refusal; typed: the
  * body is the module's own, which needs its Content-Type. */
 static void expect_add_error_filter(request_rec *r, expect_request *rec,
-                                    int stock, int typed)
+                                    int typed)
 {
     expect_error_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
 
     ctx->rec = rec;
     ctx->status = r->prev ? 0 : r->status;
-    ctx->stock = stock;
     ctx->typed = typed;
     ap_add_output_filter_handle(expect_error_filter_handle, ctx, r,
                                 r->connection);
@@ -372,7 +370,7 @@ static EXPECT_NOINLINE int expect_carry_outcome(request_rec *r)
         apr_table_setn(r->subprocess_env, EXPECT_OUTCOME_VAR, rec->outcome);
     }
     if (expect_refusing(rec)) {
-        expect_add_error_filter(r, rec, 0, 0);
+        expect_add_error_filter(r, rec, 0);
     }
     return DECLINED;
 }
@@ -458,12 +456,13 @@ static int expect_decide_stock(request_rec *r, expect_request *rec)
                   "client sent an unrecognized expectation value of "
                   "Expect: %s (ExpectEngine Off)",
                   ap_escape_logitem(r->pool, rec->field));
-    /* httpd refuses before it maps the request to any section: its 417
-     * goes out with the virtual host's configuration (its ErrorDocument,
-     * its LimitRequestBody for the body it reads and discards), like any
-     * response, and then the connection ends (see expect_error_filter). */
+    /* httpd refuses before it maps the request to any section, so its 417
+     * goes out with the virtual host's configuration (its ErrorDocument),
+     * and it ends the connection: the body is not read. */
     r->per_dir_config = r->server->lookup_defaults;
     r->expecting_100 = 0;       /* httpd notes only the exact value */
+    r->connection->keepalive = AP_CONN_CLOSE;
+    rec->stock_refused = 1;
     return HTTP_EXPECTATION_FAILED;
 }
 
@@ -861,10 +860,6 @@ static void expect_insert_error_filter(request_rec *r)
         }
         return;
     }
-    if (rec->stock && r->status == HTTP_EXPECTATION_FAILED) {
-        expect_add_error_filter(r, rec, 1, 0);
-        return;
-    }
     if (!expect_refusing(rec)) {
         return;
     }
@@ -873,7 +868,7 @@ static void expect_insert_error_filter(request_rec *r)
         ap_custom_response(r, HTTP_EXPECTATION_FAILED, rec->body);
         typed = 1;
     }
-    expect_add_error_filter(r, rec, 0, typed);
+    expect_add_error_filter(r, rec, typed);
 }
 
 /* Bytes of a refusal held back to give it a Content-Length; an
@@ -894,8 +889,8 @@ static void expect_insert_error_filter(request_rec *r)
  * forces text/html on a custom response) and, held until its end, its
  * Content-Length (a body past httpd's output buffer would go chunked).
  *
- * httpd's own 417 (ExpectEngine Off) goes out as stock sends it; then the
- * connection ends, as stock ends it after refusing an expectation.
+ * httpd's own 417 of ExpectEngine Off gets the same care: its page, its
+ * status and its length.
  *
  * AP_FTYPE_CONTENT_SET - 1: ahead of mod_headers' error filter (so that
  * "Header always" keeps the last word) and of HTTP_HEADER. */
@@ -913,20 +908,11 @@ static apr_status_t expect_error_filter(ap_filter_t *f,
         if (APR_BUCKET_IS_EOS(e)) {
             eos = 1;
         }
-        else if (AP_BUCKET_IS_ERROR(e) && !ctx->stock) {
+        else if (AP_BUCKET_IS_ERROR(e)) {
             f->c->keepalive = AP_CONN_CLOSE;
             apr_bucket_delete(e);
         }
     }
-    if (ctx->stock) {
-        rv = ap_pass_brigade(f->next, bb);
-        if (eos) {
-            f->c->keepalive = AP_CONN_CLOSE;
-            ap_remove_output_filter(f);
-        }
-        return rv;
-    }
-
     if (ctx->status) {
         f->r->status = ctx->status;
     }

@@ -287,14 +287,10 @@ sub answer {
                  conn => $unreadable ? 'close' : $kept_unless_waiting };
     }
     # ExpectEngine Off: httpd's own 417 once access control has passed,
-    # sent as stock sends it -- with the virtual host's configuration (the
-    # scope's ErrorDocument does not apply, the virtual host's body limit
-    # does), after reading the body to discard it -- then the connection
-    # closes.
+    # with the virtual host's configuration, as stock answers it (the
+    # scope's ErrorDocument does not apply); the body is not read and the
+    # connection closes.
     if ($v->{html417}) {
-        return { status => 408, ctype => $HTML, %none, conn => 'close',
-                 body_like => qr/Additionally, a 417 Expectation Failed/ }
-            if $n->{stall} && $DISCARD_ERRORS;
         return { %none, status => 417, ctype => $HTML, conn => 'close' };
     }
 

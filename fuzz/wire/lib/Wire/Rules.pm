@@ -322,7 +322,10 @@ our %RULES = (
         . 'what it is where stock answered 417 before access control [Decision].',
     'engine-off-after-access' =>
         'ExpectEngine Off gives httpd\'s own 417 page, after access control and '
-        . 'only in that scope [Directives: ExpectEngine, Decision].',
+        . 'only in that scope, with its Content-Length and without reading the '
+        . 'body (stock sends a long page chunked, and answers a failed read of '
+        . 'the body with an error page of its own) [Directives: ExpectEngine, '
+        . 'Decision].',
     'early-answer-closes' =>
         'An answer decided before the module acts, to a request that asked for '
         . '100-continue with content, closes the connection (the body was never '

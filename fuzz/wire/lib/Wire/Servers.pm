@@ -195,7 +195,7 @@ sub log_tail {
         next unless -f $f;
         open my $fh, '<', $f or next;
         my @l = <$fh>;
-        $out .= join '', grep { defined } @l[-20 .. -1];
+        $out .= join '', @l > 20 ? @l[-20 .. -1] : @l;
     }
     return $out;
 }
