@@ -853,9 +853,11 @@ static void expect_insert_error_filter(request_rec *r)
          * does not keep the connection of a client that may still send
          * one. */
         rec->answered_early = 1;
+        if (!rec->judged) {
+            expect_preview(r, rec);     /* is the scope ExpectEngine Off? */
+        }
         apr_table_unset(r->subprocess_env, EXPECT_OUTCOME_VAR);
-        if (rec->judged && rec->stock
-            && !strcasecmp(rec->field, "100-continue")) {
+        if (rec->stock && !strcasecmp(rec->field, "100-continue")) {
             r->expecting_100 = 1;
         }
         return;
