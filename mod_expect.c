@@ -1023,7 +1023,8 @@ static void expect_register_hooks(apr_pool_t *p)
      * <Directory>, <Files> and <Location> sections apply; REALLY_FIRST so
      * that it precedes core's and mod_proxy's, and with them the <If>
      * walk, access checkers and per-directory SetEnvIf that may test
-     * EXPECT_OUTCOME. */
+     * EXPECT_OUTCOME; and mod_http's, which answer OPTIONS * and TRACE
+     * there: the module acts on those at once. */
     ap_hook_map_to_storage(expect_map_to_storage, NULL, NULL,
                            APR_HOOK_REALLY_FIRST);
     /* The action: fixups run after authentication and authorization (a
@@ -1033,7 +1034,8 @@ static void expect_register_hooks(apr_pool_t *p)
      * mod_speling's redirects) and no 100 Continue goes out before it. */
     ap_hook_fixups(expect_fixups, NULL, NULL, APR_HOOK_REALLY_LAST);
     /* ap_send_error_response() runs insert_error_filter before it chooses
-     * the body: where our 417 gets its JSON body. */
+     * the body: where the module's 417 gets its JSON body, and where an
+     * answer decided before the module acted is noticed. */
     ap_hook_insert_error_filter(expect_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     /* mod_proxy's optional hook on the headers for the backend: accepted

@@ -268,7 +268,7 @@ sub request {
             my $pad = 8192 - $before - length("X-Pad: \r\n") - rnd(12);
             unshift @h, 'X-Pad: ' . ('s' x ($pad > 1 ? $pad : 1)) if $lim{field} >= $pad + 10;
             unshift @h, 'Expect: ' . expect_value();
-            @h[0, 1] = @h[1, 0];
+            @h[0, 1] = @h[1, 0] if @h > 1;
         }
     }
     my $eol = chance(0.03) ? "\n" : "\r\n";
@@ -282,6 +282,9 @@ sub request {
         my $n = 1 + rnd(3);
         my $end = $req =~ /\r?\n\r?\n/ ? $-[0] + 1 : length $req;
         for (1 .. $n) {
+            # (a deletion shortens the request)
+            $end = length $req if $end > length $req;
+            last unless $end;
             my $at = rnd($end);
             my $op = rnd(6);
             my $b = pick("\r", "\n", "\0", "\x80", "\xff", ' ', "\t", ':', ',', '"', 'E', "\x7f");

@@ -227,7 +227,10 @@ sub fuzz {
         waitpid($_, 0) for keys %kids;
         die $err;
     }
-    waitpid($_, 0) for keys %kids;
+    for my $pid (keys %kids) {
+        waitpid($pid, 0);
+        $total{workers_failed}++ if $?;
+    }
     $total{seconds} = time - $t0;
     $total{finding_files} = \@files;
     return \%total;
@@ -258,7 +261,10 @@ sub report {
         $say->("wire: server crashes:");
         $say->("  $_") for @crash;
     }
-    return !@f && !@crash;
+    # A worker that died sent no totals: its streams are missing above.
+    $say->("wire: $t->{workers_failed} worker(s) died; their streams are not counted")
+        if $t->{workers_failed};
+    return !@f && !@crash && !$t->{workers_failed};
 }
 
 1;
