@@ -13,8 +13,9 @@
 #
 # Where things are:
 #   HTTPD_SRC     the release archives (httpd-<release>.tar.xz,
-#                 apr-1.6.5.tar.xz, apr-util-1.6.3.tar.xz); default
-#                 ../shared/httpd-src beside the top of the tree
+#                 apr-1.6.5.tar.xz, apr-util-1.6.3.tar.xz); default: the
+#                 first shared/httpd-src beside the tree or above it
+#                 (../shared/httpd-src, ../../shared/httpd-src, ...)
 #   MATRIX_CACHE  the builds, kept between runs: one directory per release
 #                 and build key; default /var/cache/mod_expect-matrix for
 #                 root, else $XDG_CACHE_HOME (or ~/.cache)/mod_expect-matrix.
@@ -33,11 +34,10 @@ matrix_saved_default_goal := $(.DEFAULT_GOAL)
 
 MATRIX_RELEASES ?= 2.4.37 2.4.52 2.4.58 2.4.62 system
 MATRIX_TOP      := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
-HTTPD_SRC       ?= $(abspath $(MATRIX_TOP)/../shared/httpd-src)
 
 # The scripts read HTTPD_SRC and the MATRIX_* settings from the environment
-# (make passes on what is given on its command line by itself).
-export HTTPD_SRC
+# (make passes on what is given on its command line by itself); without
+# HTTPD_SRC, tools/matrix-httpd.sh looks for the sources.
 
 .PHONY: test-matrix matrix-httpd matrix-deps matrix-clean
 

@@ -7,8 +7,9 @@
 #
 # Environment:
 #   HTTPD_SRC     directory with httpd-<release>.tar.xz (and apr-1.6.5.tar.xz,
-#                 apr-util-1.6.3.tar.xz for 2.4.37); default ../shared/httpd-src
-#                 beside the top of this tree
+#                 apr-util-1.6.3.tar.xz for 2.4.37); default: the first
+#                 shared/httpd-src beside the tree or above it
+#                 (../shared/httpd-src, ../../shared/httpd-src, ...)
 #   MATRIX_CACHE  where builds are kept (see cache_dir below)
 #   MATRIX_JOBS   make -j for the build (default 2)
 #
@@ -61,8 +62,19 @@ case $release in
   *) die "usage: $0 <httpd release, e.g. 2.4.52> | --cache-dir" ;;
 esac
 
-src_dir=${HTTPD_SRC:-$top/../shared/httpd-src}
-[ -d "$src_dir" ] || die "no httpd sources in $src_dir (set HTTPD_SRC=<dir with httpd-$release.tar.xz>)"
+# The release sources: HTTPD_SRC, else shared/httpd-src in the nearest
+# directory above the tree that has one.
+find_sources() {
+  local d=$(cd "$top/.." && pwd)
+  while :; do
+    [ -d "$d/shared/httpd-src" ] && { echo "$d/shared/httpd-src"; return; }
+    [ "$d" = / ] && return
+    d=$(dirname "$d")
+  done
+}
+src_dir=${HTTPD_SRC:-$(find_sources)}
+[ -n "$src_dir" ] && [ -d "$src_dir" ] ||
+  die "no httpd release sources (shared/httpd-src above $top, or HTTPD_SRC=<dir with httpd-$release.tar.xz>)"
 src_dir=$(cd "$src_dir" && pwd)
 archive=$src_dir/httpd-$release.tar.xz
 [ -f "$archive" ] || die "$archive not found (set HTTPD_SRC=)"
