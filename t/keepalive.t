@@ -5,8 +5,8 @@
 # each request: a new request record can sit at the address of the one
 # before it.
 #
-# proto/headers.lua lists the fields as httpd parsed them (names as the
-# client spelled them); the vhost accepts x-trace, so the handler sees the
+# /proto/fields (t/probe/mod_fields.c) lists the fields as httpd parsed
+# them (names as the client spelled them); the vhost accepts x-trace, so the handler sees the
 # Expect field as received. Stock httpd answers each with its HTML 417 and
 # closes after the first.
 use strict;
@@ -41,13 +41,13 @@ for my $i (0 .. 39) {
     push @cases, { lines => \@lines, want => \%want };
 }
 
-plan tests => scalar @cases, need(need_module(qw(expect lua)));
+plan tests => scalar @cases, need(need_module(qw(expect fields)));
 
 my $c = ExpectClient->new('proto_allow');
 my $n = 0;
 for my $case (@cases) {
     $n++;
-    $c->send(join("\r\n", "GET /proto/headers.lua HTTP/1.1", 'Host: x',
+    $c->send(join("\r\n", "GET /proto/fields HTTP/1.1", 'Host: x',
                   @{ $case->{lines} }) . "\r\n\r\n");
     my ($r) = $c->final;
     my %got;

@@ -373,7 +373,9 @@ static void wire_register_hooks(apr_pool_t *p)
      * hands the Expect field back under its own name. */
     ap_hook_post_read_request(wire_post_read_request, NULL, NULL,
                               APR_HOOK_FIRST);
-    /* LAST: after mod_expect's REALLY_FIRST fixup, which may answer 417. */
+    /* LAST: after access control and the fixups of other modules, before
+     * mod_expect's own (APR_HOOK_REALLY_LAST), which may answer 417: the
+     * stage "fixups" says the request got past access control. */
     ap_hook_fixups(wire_fixups, NULL, NULL, APR_HOOK_LAST);
     ap_hook_insert_error_filter(wire_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
