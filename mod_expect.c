@@ -915,7 +915,14 @@ static apr_status_t expect_error_filter(ap_filter_t *f,
             apr_bucket_delete(e);
         }
     }
-    if (ctx->status) {
+    if (ctx->status && f->r->status != ctx->status) {
+        /* A failed read that left no error bucket: HTTP_IN reports an
+         * unreadable trailer section only by the 400 it leaves in
+         * r->status, and before 2.4.53 httpd's discard does not close the
+         * connection when a read fails (CVE-2022-22720). */
+        if (ap_status_drops_connection(f->r->status)) {
+            f->c->keepalive = AP_CONN_CLOSE;
+        }
         f->r->status = ctx->status;
     }
     if (!ctx->held) {

@@ -131,6 +131,16 @@ row name => 'trailer Expect, then a pipelined request with Expect: x-bad',
               . "GET /proto/index.txt HTTP/1.1\r\nHost: x\r\nExpect: x-bad\r\n\r\n",
               READ, READ];
 
+## A refused request whose chunked body ends in a trailer section httpd
+## cannot read (a line without a colon): the 417 stays, and the connection
+## closes; what follows is never taken for a request.
+row name => 'unreadable trailer section after a refused expectation',
+    vhost => 'ds_strict', expect => [417], close => 1, like => qr/"unmet":\["x-bad"\]/,
+    # stock: 417 (HTML), closed
+    steps => ["POST /cgi/echo.pl HTTP/1.1\r\nHost: x\r\nExpect: x-bad\r\n"
+              . "Transfer-Encoding: chunked\r\n\r\n"
+              . chunked('abc') . "0\r\nno colon here\r\n\r\n" . smuggled(), READ];
+
 ## Pipelined requests behind 417s.
 row name => '417 without 100-continue: body read, next request answered',
     vhost => 'ds_strict', expect => [417, 200], close => 0,

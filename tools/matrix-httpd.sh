@@ -41,7 +41,8 @@ RECIPE=1
 MODULES="alias auth_basic authn_core authn_file authz_core authz_host authz_user
          env headers lua mime rewrite setenvif status proxy proxy_http http2
          proxy_http2 cgid log_config unixd dir cache cache_disk deflate dav
-         dav_fs reqtimeout proxy_fcgi log_forensic version macro"
+         dav_fs reqtimeout proxy_fcgi log_forensic version macro
+         socache_shmcb"
 
 die() { echo "matrix-httpd: $*" >&2; exit 1; }
 

@@ -247,7 +247,7 @@ sub report {
     $say->("wire: differences explained by the rules (fuzz/wire/lib/Wire/Rules.pm):");
     $say->(sprintf("  %-30s %8d  %s", $_ =~ s/^rule //r, $t->{$_}, $RULES{ $_ =~ s/^rule //r } // ''))
         for sort grep { /^rule / } keys %$t;
-    $say->("wire: $_: $t->{$_}") for sort grep { /^unverified/ } keys %$t;
+    $say->("wire: $_: $t->{$_}") for sort grep { /^(unverified|not run)/ } keys %$t;
     my @f = sort grep { /^finding / } keys %$t;
     if (@f) {
         $say->("wire: UNEXPLAINED DIFFERENCES ($t->{findings} streams):");

@@ -89,12 +89,32 @@ sub new {
         $self->{ports}{module}{$c} = $base + 10 + $i;
         $i++;
     }
+    # The tls configuration needs mod_ssl (not built for httpd 2.4.37).
+    $self->{tls} = -f moddir() . '/mod_ssl.so' ? 1 : 0;
     $self->{dir} = tempdir('mod_expect-wire.XXXXXX', TMPDIR => 1,
                            CLEANUP => 0);
     chmod 0755, $self->{dir};
     $self->setup;
     $self->start($_) for qw(stock module);
+    $self->{error_doctype} = $self->read_error_doctype;
     return $self;
+}
+
+# The DOCTYPE line of httpd's own error pages, from stock's 404 for a
+# static file that does not exist.
+sub read_error_doctype {
+    my ($self) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->{ports}{stock}{defer},
+                                  Proto => 'tcp', Timeout => 5)
+        or die "wire: cannot reach stock httpd: $!\n";
+    $s->timeout(5);
+    print $s "GET /static/no-such-file HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    my $page = do { local $/; <$s> } // '';
+    close $s;
+    $page =~ /\r\n\r\n(<!DOCTYPE[^\n]*\n)/
+        or die "wire: stock httpd's 404 page has no DOCTYPE line:\n$page\n";
+    return $1;
 }
 
 sub setup {
@@ -144,6 +164,7 @@ sub args {
                  '-C', "Define WIRE_GROUP $group";
     }
     push @a, '-D', 'EXPECT' if $who eq 'module';
+    push @a, '-D', 'WIRE_TLS' if $self->{tls};
     push @a, '-D', 'FOREGROUND';
     return @a;
 }
@@ -168,7 +189,8 @@ sub start {
     $self->{pids}{$who} = $pid;
     $live{$pid} = $$;
     my $deadline = time + 30;
-    my @ports = values %{ $self->{ports}{$who} };
+    my @ports = map { $self->{ports}{$who}{$_} }
+                grep { $_ ne 'tls' || $self->{tls} } @CONFIGS;
     while (1) {
         if (waitpid($pid, WNOHANG) == $pid) {
             delete $live{$pid};
@@ -201,6 +223,8 @@ sub log_tail {
 }
 
 sub port { my ($self, $who, $config) = @_; $self->{ports}{$who}{$config} }
+sub tls { $_[0]{tls} }
+sub error_doctype { $_[0]{error_doctype} }
 sub dir { $_[0]{dir} }
 
 # Whether both servers are still running (a crash of either is a finding).
