@@ -14,6 +14,9 @@ use strict;
 use warnings FATAL => 'all';
 
 use Cwd qw(abs_path);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use ExpectRelease qw(wire_rules_unmodelled);
 use File::Basename qw(dirname);
 use Test::More;
 
@@ -25,6 +28,10 @@ use Wire::Case;
 use Wire::Gen;
 use Wire::Run;
 use Wire::Servers;
+
+if (my $why = wire_rules_unmodelled()) {
+    plan skip_all => $why;
+}
 
 my $seed = $ENV{WIRE_SEED} // 14;
 my $streams = $ENV{WIRE_STREAMS} // 300;
