@@ -15,7 +15,8 @@
 #   HTTPD_SRC     the release archives (httpd-<release>.tar.xz,
 #                 apr-1.6.5.tar.xz, apr-util-1.6.3.tar.xz); default: the
 #                 first shared/httpd-src beside the tree or above it
-#                 (../shared/httpd-src, ../../shared/httpd-src, ...)
+#                 (../shared/httpd-src, ../../shared/httpd-src, ...), else
+#                 /work/shared/httpd-src
 #   MATRIX_CACHE  the builds, kept between runs: one directory per release
 #                 and build key; default /var/cache/mod_expect-matrix for
 #                 root, else $XDG_CACHE_HOME (or ~/.cache)/mod_expect-matrix.

@@ -9,7 +9,8 @@
 #   HTTPD_SRC     directory with httpd-<release>.tar.xz (and apr-1.6.5.tar.xz,
 #                 apr-util-1.6.3.tar.xz for 2.4.37); default: the first
 #                 shared/httpd-src beside the tree or above it
-#                 (../shared/httpd-src, ../../shared/httpd-src, ...)
+#                 (../shared/httpd-src, ../../shared/httpd-src, ...), else
+#                 /work/shared/httpd-src
 #   MATRIX_CACHE  where builds are kept (see cache_dir below)
 #   MATRIX_JOBS   make -j for the build (default 2)
 #
@@ -64,14 +65,15 @@ case $release in
 esac
 
 # The release sources: HTTPD_SRC, else shared/httpd-src in the nearest
-# directory above the tree that has one.
+# directory above the tree that has one, else /work/shared/httpd-src.
 find_sources() {
   local d=$(cd "$top/.." && pwd)
   while :; do
     [ -d "$d/shared/httpd-src" ] && { echo "$d/shared/httpd-src"; return; }
-    [ "$d" = / ] && return
+    [ "$d" = / ] && break
     d=$(dirname "$d")
   done
+  [ -d /work/shared/httpd-src ] && echo /work/shared/httpd-src
 }
 src_dir=${HTTPD_SRC:-$(find_sources)}
 [ -n "$src_dir" ] && [ -d "$src_dir" ] ||
