@@ -6,9 +6,9 @@
 # before it.
 #
 # /proto/fields (t/probe/mod_fields.c) lists the fields as httpd parsed
-# them (names as the client spelled them); the vhost accepts x-trace, so the handler sees the
-# Expect field as received. Stock httpd answers each with its HTML 417 and
-# closes after the first.
+# them (names as the client spelled them); the vhost accepts x-trace, so
+# the handler sees the Expect field as received. Stock httpd answers each
+# with its HTML 417 and closes after the first.
 use strict;
 use warnings FATAL => 'all';
 
