@@ -218,6 +218,17 @@ class Server:
         return out
 
 
+    def statuses(self, run):
+        """The final statuses httpd logged for this run's requests, in order
+        (access log: %h "%r" %H %>s ...)."""
+        out = []
+        for line in self.log("access.log").splitlines():
+            m = re.match(r'\S+ "([^"]*)" \S+ (\d{3}) ', line)
+            if m and _names_run(m.group(1), run):
+                out.append(int(m.group(2)))
+        return out
+
+
 def _names_run(request_line, run):
     """Whether a request line names this run: ?run=ID, or the S3 key ID.bin."""
     parts = request_line.split(" ")
