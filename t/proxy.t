@@ -227,7 +227,7 @@ push @cases,
 ## EXPECT_IN renames come through unchanged. (A filter there would not be
 ## armed for a response, so the lines alone cannot show its absence.) What
 ## the connections carry: the suite's probe (t/probe/mod_conn_filters.c,
-## ConnFiltersReport On in px_allow) logs the input filters of px_allow's
+## LogLevel conn_filters:trace1 in px_allow) logs the input filters of px_allow's
 ## connections; the backend connection's list must not name EXPECT_IN,
 ## while the client connection's does (the filter is only used from httpd
 ## 2.4.49, whose Expect check runs before post_read_request).

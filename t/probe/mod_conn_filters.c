@@ -9,12 +9,14 @@
 /*
  * mod_conn_filters.c: a probe of the test suite, not part of mod_expect.
  *
- * Logs the input filters of every connection of a server that says
+ * Logs the input filters of every connection, once every module's
+ * pre_connection hook has added its own (core's core_in comes after), with
+ * one line at level trace1 -- so only where httpd's own per-module log
+ * level asks for it:
  *
- *   ConnFiltersReport On
+ *   LogLevel conn_filters:trace1
  *
- * once every module's pre_connection hook has added its own (core's
- * core_in comes after), with one line at level notice:
+ * The lines read:
  *
  *   conn_filters: client connection from 127.0.0.1:40312: expect_in
  *   conn_filters: outgoing connection to 127.0.0.1:9202: (none)
@@ -32,26 +34,6 @@
 #include "http_log.h"
 #include "util_filter.h"
 
-module AP_MODULE_DECLARE_DATA conn_filters_module;
-
-typedef struct {
-    int report;
-} conn_filters_conf;
-
-static void *conn_filters_create(apr_pool_t *p, server_rec *s)
-{
-    return apr_pcalloc(p, sizeof(conn_filters_conf));
-}
-
-static const char *conn_filters_set(cmd_parms *cmd, void *dummy, int on)
-{
-    conn_filters_conf *conf =
-        ap_get_module_config(cmd->server->module_config,
-                             &conn_filters_module);
-    conf->report = on;
-    return NULL;
-}
-
 /* mod_proxy's backend connections: conn_rec->outgoing from 2.4.49; before,
  * they have no scoreboard slot, which client connections always have. */
 static int conn_filters_outgoing(conn_rec *c)
@@ -65,13 +47,10 @@ static int conn_filters_outgoing(conn_rec *c)
 
 static int conn_filters_report(conn_rec *c, void *csd)
 {
-    conn_filters_conf *conf =
-        ap_get_module_config(c->base_server->module_config,
-                             &conn_filters_module);
     const char *names = NULL;
     ap_filter_t *f;
 
-    if (!conf->report || c->master) {
+    if (!APLOGctrace1(c) || c->master) {
         return DECLINED;
     }
     for (f = c->input_filters; f; f = f->next) {
@@ -82,13 +61,13 @@ static int conn_filters_report(conn_rec *c, void *csd)
         names = "(none)";
     }
     if (conn_filters_outgoing(c)) {
-        ap_log_cerror(APLOG_MARK, APLOG_NOTICE, 0, c,
+        ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c,
                       "conn_filters: outgoing connection to %s:%d: %s",
                       c->client_ip, c->client_addr ? c->client_addr->port : 0,
                       names);
     }
     else {
-        ap_log_cerror(APLOG_MARK, APLOG_NOTICE, 0, c,
+        ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c,
                       "conn_filters: client connection from %s:%d: %s",
                       c->client_ip, c->client_addr ? c->client_addr->port : 0,
                       names);
@@ -105,18 +84,12 @@ static void conn_filters_register_hooks(apr_pool_t *p)
                            APR_HOOK_REALLY_LAST - 1);
 }
 
-static const command_rec conn_filters_cmds[] = {
-    AP_INIT_FLAG("ConnFiltersReport", conn_filters_set, NULL, RSRC_CONF,
-                 "On to log the input filters of this server's connections"),
-    { NULL }
-};
-
 AP_DECLARE_MODULE(conn_filters) = {
     STANDARD20_MODULE_STUFF,
     NULL,
     NULL,
-    conn_filters_create,
     NULL,
-    conn_filters_cmds,
+    NULL,
+    NULL,
     conn_filters_register_hooks
 };
