@@ -354,10 +354,10 @@ sub not_runnable {
 sub run {
     my ($self, $case) = @_;
     return { findings => [], rules => {} } if $self->not_runnable($case);
-    return $self->run_h2($case) if $case->{transport} eq 'h2';
-    my %v = (findings => [], rules => {});
     $self->count('streams');
     $self->count(config_key($case));
+    return $self->run_h2($case) if $case->{transport} eq 'h2';
+    my %v = (findings => [], rules => {});
     my $orig = $case->{requests};
     my $S = $self->exchange($case, 'stock', $orig);
     my $M = $self->exchange($case, 'module', $orig);
@@ -795,8 +795,6 @@ sub h2_exchange {
 sub run_h2 {
     my ($self, $case) = @_;
     my %v = (findings => [], rules => {});
-    $self->count('streams');
-    $self->count(config_key($case));
     my $h2 = $case->{h2};
     my $S = $self->h2_exchange($case, 'stock', $h2);
     my $M = $self->h2_exchange($case, 'module', $h2);
